@@ -1,0 +1,3 @@
+module github.com/rekeyhq/rekey
+
+go 1.24.0

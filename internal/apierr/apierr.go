@@ -1,0 +1,135 @@
+// Package apierr defines rekey's error values once, so that the root package
+// (which re-exports them) and package transport (which returns them) share a
+// single identity for errors.Is and errors.As without an import cycle.
+//
+// Application code should use the re-exported names in package rekey.
+package apierr
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Sentinels. See the re-exported names in package rekey for their contracts.
+var (
+	ErrInvalidAPIKey   = errors.New("rekey: invalid API key")
+	ErrRefreshFailed   = errors.New("rekey: refreshing the API key failed")
+	ErrInsecureRequest = errors.New("rekey: refused to send an API key over an insecure connection")
+	ErrRateLimited     = errors.New("rekey: rate limited")
+	ErrServer          = errors.New("rekey: server error")
+)
+
+// APIError is an error response from the API. See rekey.APIError.
+type APIError struct {
+	// StatusCode is the HTTP status of the response, e.g. 401.
+	StatusCode int
+	// Code is the JSON "error" field (or "code", "type"), e.g. "Invalid API Key".
+	Code string
+	// Message is the JSON "message" field (or "detail", "error_description", or
+	// a short plain-text body).
+	Message string
+	// RequestID is the server's request identifier (X-Request-Id or a similar
+	// header), when present: quote it to the API's support.
+	RequestID string
+	// Method and URL identify the request. URL carries no query string and
+	// no user information.
+	Method string
+	URL    string
+
+	// InvalidKey reports that the response is the invalid-key rejection
+	// (as judged by the transport's rejection matcher). Only then does the
+	// error match ErrInvalidAPIKey.
+	InvalidKey bool
+	// Replayed reports that the key was refreshed, the request replayed
+	// once with the new key, and this is the second rejection.
+	Replayed bool
+	// NotReplayed, when not empty, says why the request was not replayed
+	// after the key was refreshed (for example, a body that cannot be re-read).
+	NotReplayed string
+	// RefreshFailed reports that refreshing the key failed; Err holds why.
+	// The error then also matches ErrRefreshFailed and Err.
+	RefreshFailed bool
+	// Err is the underlying cause, if any: the refresh hook's error, or the
+	// caller's context error when it gave up waiting for a refresh.
+	Err error
+}
+
+// Error describes the rejection for a person. It never contains the API key:
+// the transport removes the key from any text it copies from the response.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("rekey: ")
+	switch {
+	case e.InvalidKey:
+		b.WriteString("invalid API key")
+	case e.StatusCode == http.StatusTooManyRequests:
+		b.WriteString("rate limited")
+	case e.StatusCode >= 500:
+		b.WriteString("server error")
+	default:
+		b.WriteString("request failed")
+	}
+	if e.Method != "" && e.URL != "" {
+		b.WriteString(" for ")
+		b.WriteString(e.Method)
+		b.WriteByte(' ')
+		b.WriteString(e.URL)
+	}
+	b.WriteString(" (")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.Code != "" && !(e.InvalidKey && strings.EqualFold(e.Code, "Invalid API Key")) {
+		b.WriteString(" ")
+		b.WriteString(e.Code)
+	}
+	b.WriteString(")")
+	msg := strings.TrimRight(e.Message, ". ")
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	if msg != "" {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	}
+	switch {
+	case e.Replayed:
+		b.WriteString("; refreshed once, still rejected")
+	case e.RefreshFailed && e.Err != nil:
+		b.WriteString("; refreshing the key failed: ")
+		b.WriteString(e.Err.Error())
+	case e.Err != nil:
+		b.WriteString("; gave up waiting for a new key: ")
+		b.WriteString(e.Err.Error())
+	case e.NotReplayed != "":
+		b.WriteString("; key refreshed but request not replayed: ")
+		b.WriteString(e.NotReplayed)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request ID ")
+		b.WriteString(e.RequestID)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Is makes errors.Is match the sentinel for the error's class:
+// ErrInvalidAPIKey for the invalid-key rejection, ErrRefreshFailed when
+// refreshing failed, ErrRateLimited for 429 and ErrServer for 5xx.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrInvalidAPIKey:
+		return e.InvalidKey
+	case ErrRefreshFailed:
+		return e.RefreshFailed
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrServer:
+		return e.StatusCode >= 500 && e.StatusCode <= 599
+	}
+	return false
+}
+
+// Unwrap returns the underlying cause (the refresh hook's error, or a
+// context error), or nil.
+func (e *APIError) Unwrap() error { return e.Err }
