@@ -1,0 +1,317 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Defaults for the zero value of [Cache].
+const (
+	DefaultRefreshAttempts = 4
+	DefaultRefreshTimeout  = 30 * time.Second
+	DefaultCooldown        = time.Second
+	DefaultExpiryWindow    = time.Minute
+)
+
+// ErrCacheClosed is returned by a [Cache] used after Close.
+var ErrCacheClosed = errors.New("credentials: cache is closed")
+
+// Cache holds the current credential for every goroutine of a process and
+// refreshes it at most once at a time. It is what package transport puts in
+// front of a Provider, and it is itself a Provider.
+//
+// Retrieve is lock-free: one atomic load (and, for a credential with an
+// expiry, one clock read). A refresh happens when
+//   - there is no credential yet (the first Retrieve),
+//   - the API rejected the current one ([Cache.Invalidate]),
+//   - the current one has expired (Retrieve blocks), or
+//   - it will expire within ExpiryWindow: Retrieve starts a background
+//     refresh, jittered so that a fleet does not refresh in lockstep, and
+//     keeps returning the current key meanwhile.
+//
+// However many goroutines ask, one refresh runs (golang.org/x/sync/
+// singleflight) and all share its result; each waits only as long as its own
+// context allows while the refresh goes on for the others. Transient failures
+// are retried with bounded exponential backoff (github.com/cenkalti/backoff/v4);
+// an error wrapped with [Permanent], or matching [ErrNoCredentials] or
+// [ErrMalformedKey], stops at once. After a failed refresh, callers get that
+// failure immediately for Cooldown instead of hammering the key endpoint.
+//
+// The zero value with Provider or Refresh set is ready to use. Set the fields
+// before first use and do not change them afterwards. A Cache is safe for
+// concurrent use and must not be copied after first use. Call Close to stop
+// background refreshes.
+type Cache struct {
+	// Provider supplies the first credential, and every later one when
+	// Refresh is nil (through its Refresh method if it is a [Refresher],
+	// else through Retrieve). It may be nil when Refresh is set.
+	Provider Provider
+
+	// Refresh, if set, obtains a replacement for a rejected or expiring
+	// credential. When Provider is nil it also supplies the first one
+	// (called with a zero rejected Credential).
+	Refresh RefreshFunc
+
+	// RefreshAttempts bounds the calls to the refresh source per refresh,
+	// with exponential backoff between them. Zero means
+	// DefaultRefreshAttempts; 1 disables retrying.
+	RefreshAttempts int
+
+	// RefreshTimeout bounds one refresh, all attempts included. Zero means
+	// DefaultRefreshTimeout.
+	RefreshTimeout time.Duration
+
+	// Cooldown is how long a refresh failure is returned to later callers
+	// without trying again. Zero means DefaultCooldown; negative disables it.
+	Cooldown time.Duration
+
+	// ExpiryWindow is how long before a credential's Expiry the Cache starts
+	// refreshing it in the background. The actual point is jittered down by
+	// up to a fifth of the window. Zero means DefaultExpiryWindow; negative
+	// disables refreshing ahead (an expired key is still replaced, blocking).
+	ExpiryWindow time.Duration
+
+	// OnRefresh, if set, is called at the start and end of every refresh.
+	// It must be fast and must not call back into the Cache.
+	OnRefresh func(RefreshEvent)
+
+	current atomic.Pointer[entry]
+	failed  atomic.Pointer[failure]
+	gens    atomic.Uint64
+	flights singleflight.Group
+
+	lifeOnce sync.Once
+	life     context.Context // cancelled by Close
+	stop     context.CancelFunc
+	bg       sync.WaitGroup
+}
+
+// entry is one stored credential. It is immutable but for refreshing.
+type entry struct {
+	cred       Credential
+	gen        uint64
+	refreshAt  time.Time   // start refreshing ahead from here; zero: never
+	refreshing atomic.Bool // a background refresh is under way
+}
+
+// failure is the outcome of a failed refresh of generation gen.
+type failure struct {
+	gen uint64
+	err error
+	at  time.Time
+}
+
+// Retrieve returns the current credential, fetching the first one or
+// replacing an expired one if needed. It implements [Provider].
+func (c *Cache) Retrieve(ctx context.Context) (Credential, error) {
+	e := c.current.Load()
+	if e != nil {
+		if e.refreshAt.IsZero() {
+			return e.cred, nil
+		}
+		now := time.Now()
+		if now.Before(e.refreshAt) {
+			return e.cred, nil
+		}
+		if now.Before(e.cred.Expiry) {
+			c.refreshAhead(e)
+			return e.cred, nil
+		}
+		e, err := c.replace(ctx, e, ReasonExpired)
+		if err != nil {
+			return Credential{}, err
+		}
+		return e.cred, nil
+	}
+	e, err := c.replace(ctx, nil, ReasonInitial)
+	if err != nil {
+		return Credential{}, err
+	}
+	return e.cred, nil
+}
+
+// Invalidate reports that the API rejected the credential rejected and
+// returns its replacement. If the Cache already holds a different credential
+// (another goroutine refreshed it meanwhile), that one is returned without a
+// new refresh; otherwise one refresh runs for all callers. A refresh that
+// yields the rejected key again is a failure. The error wraps the refresh
+// source's error, or is ctx.Err() if ctx ends first.
+func (c *Cache) Invalidate(ctx context.Context, rejected Credential) (Credential, error) {
+	e := c.current.Load()
+	if e != nil && e.cred.Key != rejected.Key {
+		return e.cred, nil
+	}
+	reason := ReasonRejected
+	if e == nil {
+		reason = ReasonInitial
+	}
+	e, err := c.replace(ctx, e, reason)
+	if err != nil {
+		return Credential{}, err
+	}
+	return e.cred, nil
+}
+
+// Close stops background refreshes and waits for them to return. Later
+// refreshes fail with [ErrCacheClosed]; a credential already held is still
+// returned by Retrieve until it expires. Close is idempotent.
+func (c *Cache) Close() error {
+	c.lifetime()
+	c.stop()
+	c.bg.Wait()
+	return nil
+}
+
+// replace runs (or joins) the one refresh that replaces old (nil: none yet)
+// and waits for it as long as ctx allows.
+func (c *Cache) replace(ctx context.Context, old *entry, reason RefreshReason) (*entry, error) {
+	var gen uint64
+	if old != nil {
+		gen = old.gen
+	}
+	ch := c.flights.DoChan(strconv.FormatUint(gen, 10), func() (any, error) {
+		return c.refresh(ctx, old, reason)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*entry), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// refreshAhead starts a background refresh of e unless one is under way or
+// a recent one failed.
+func (c *Cache) refreshAhead(e *entry) {
+	if c.coolingDown(e.gen) || !e.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	life := c.lifetime()
+	if life.Err() != nil {
+		return
+	}
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		defer e.refreshing.Store(false)
+		c.replace(life, e, ReasonExpiring) //nolint:errcheck // recorded in c.failed and reported through OnRefresh
+	}()
+}
+
+// refresh is the body of a flight: it runs once per generation however many
+// goroutines asked. It is detached from the first caller's cancellation (the
+// others still wait for it) but bounded by RefreshTimeout and by Close.
+func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshReason) (*entry, error) {
+	var gen uint64
+	var rejected Credential
+	if old != nil {
+		gen, rejected = old.gen, old.cred
+	}
+	if cur := c.current.Load(); cur != nil && cur.gen != gen {
+		return cur, nil // replaced while this caller was on its way
+	}
+	if f := c.failed.Load(); f != nil && f.gen == gen && c.cooling(f) {
+		return nil, f.err
+	}
+	life := c.lifetime()
+	if life.Err() != nil {
+		return nil, ErrCacheClosed
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.refreshTimeout())
+	defer cancel()
+	defer context.AfterFunc(life, cancel)()
+
+	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason})
+	start := time.Now()
+	cred, attempts, err := c.fetch(ctx, rejected, reason)
+	ev := RefreshEvent{Reason: reason, Attempts: attempts, Duration: time.Since(start)}
+	if err != nil {
+		if life.Err() != nil {
+			err = fmt.Errorf("%w: %w", ErrCacheClosed, err)
+		}
+		c.failed.Store(&failure{gen: gen, err: err, at: time.Now()})
+		ev.Phase, ev.Err = RefreshFailed, err
+		c.notify(ev)
+		return nil, err
+	}
+	e := &entry{cred: cred, gen: c.gens.Add(1), refreshAt: c.refreshPoint(cred)}
+	c.current.Store(e)
+	ev.Phase, ev.Expiry = RefreshSucceeded, cred.Expiry
+	c.notify(ev)
+	return e, nil
+}
+
+// refreshPoint picks when to start refreshing cred ahead of its expiry:
+// ExpiryWindow before it, minus up to a fifth of the window at random.
+func (c *Cache) refreshPoint(cred Credential) time.Time {
+	if cred.Expiry.IsZero() {
+		return time.Time{}
+	}
+	w := c.ExpiryWindow
+	if w == 0 {
+		w = DefaultExpiryWindow
+	}
+	if w < 0 {
+		return cred.Expiry
+	}
+	if life := time.Until(cred.Expiry); w > life/2 {
+		w = life / 2 // a short-lived key is refreshed halfway, not at once
+	}
+	if w > 0 {
+		w += rand.N(w/5 + 1)
+	}
+	return cred.Expiry.Add(-w)
+}
+
+func (c *Cache) coolingDown(gen uint64) bool {
+	f := c.failed.Load()
+	return f != nil && f.gen == gen && c.cooling(f)
+}
+
+func (c *Cache) cooling(f *failure) bool {
+	d := c.Cooldown
+	if d == 0 {
+		d = DefaultCooldown
+	}
+	return d > 0 && time.Since(f.at) < d
+}
+
+func (c *Cache) refreshTimeout() time.Duration {
+	if c.RefreshTimeout > 0 {
+		return c.RefreshTimeout
+	}
+	return DefaultRefreshTimeout
+}
+
+func (c *Cache) lifetime() context.Context {
+	c.lifeOnce.Do(func() { c.life, c.stop = context.WithCancel(context.Background()) })
+	return c.life
+}
+
+func (c *Cache) notify(ev RefreshEvent) {
+	if c.OnRefresh != nil {
+		c.OnRefresh(ev)
+	}
+}
+
+// String describes the cache without printing its credential.
+func (c *Cache) String() string {
+	if e := c.current.Load(); e != nil {
+		return "credentials.Cache{" + e.cred.String() + "}"
+	}
+	return "credentials.Cache{empty}"
+}
+
+// Format implements fmt.Formatter so that no verb dumps the Cache's fields.
+func (c *Cache) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }

@@ -1,0 +1,164 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// RefreshReason says why a [Cache] refreshed its credential.
+type RefreshReason int
+
+// Reasons for a refresh.
+const (
+	ReasonInitial  RefreshReason = iota // no credential yet
+	ReasonRejected                      // the API rejected the current one
+	ReasonExpiring                      // it expires soon (background refresh)
+	ReasonExpired                       // it has expired
+)
+
+func (r RefreshReason) String() string {
+	switch r {
+	case ReasonInitial:
+		return "initial"
+	case ReasonRejected:
+		return "rejected"
+	case ReasonExpiring:
+		return "expiring"
+	case ReasonExpired:
+		return "expired"
+	}
+	return "unknown"
+}
+
+// RefreshPhase is the stage of a refresh reported by [RefreshEvent].
+type RefreshPhase int
+
+// Phases of a refresh.
+const (
+	RefreshStarted RefreshPhase = iota
+	RefreshSucceeded
+	RefreshFailed
+)
+
+func (p RefreshPhase) String() string {
+	switch p {
+	case RefreshStarted:
+		return "started"
+	case RefreshSucceeded:
+		return "succeeded"
+	case RefreshFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// RefreshEvent describes one stage of a refresh, for logs and metrics. It
+// carries no key.
+type RefreshEvent struct {
+	Phase    RefreshPhase
+	Reason   RefreshReason
+	Attempts int           // calls made to the refresh source (when finished)
+	Duration time.Duration // time the refresh took (when finished)
+	Expiry   time.Time     // the new credential's expiry (on success; zero: unknown)
+	Err      error         // why it failed (on failure)
+}
+
+// Permanent marks err as not worth retrying: a [Cache] stops refreshing at
+// once and reports it. Use it in a RefreshFunc for failures such as an
+// invalid account secret. errors.Is and errors.As see through the mark.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return backoff.Permanent(err)
+}
+
+// ErrSameKey is matched by the error of a refresh whose source returned the
+// very key the API had just rejected: re-reading the source did not help,
+// so rotate the key where it is stored (or give the transport a RefreshFunc
+// that mints one).
+var ErrSameKey = errors.New("credentials: refresh returned the rejected key again")
+
+// fetch calls the refresh source, retrying transient failures with bounded
+// exponential backoff. It returns the credential, the number of calls made,
+// and the last error.
+func (c *Cache) fetch(ctx context.Context, rejected Credential, reason RefreshReason) (Credential, int, error) {
+	attempts := c.RefreshAttempts
+	if attempts <= 0 {
+		attempts = DefaultRefreshAttempts
+	}
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(100*time.Millisecond),
+		backoff.WithMaxInterval(2*time.Second),
+		backoff.WithMaxElapsedTime(0), // bounded by attempts and ctx instead
+	)
+	calls := 0
+	op := func() (Credential, error) {
+		calls++
+		cred, err := c.fetchOnce(ctx, rejected, reason)
+		if err == nil {
+			return cred, nil
+		}
+		if ctx.Err() != nil || errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrMalformedKey) {
+			return Credential{}, backoff.Permanent(err)
+		}
+		return Credential{}, err
+	}
+	cred, err := backoff.RetryWithData(op, backoff.WithContext(backoff.WithMaxRetries(b, uint64(attempts-1)), ctx))
+	if err != nil {
+		if calls > 1 {
+			err = fmt.Errorf("credentials: refresh failed after %d attempts: %w", calls, err)
+		}
+		return Credential{}, calls, err
+	}
+	return cred, calls, nil
+}
+
+// fetchOnce makes one call to the refresh source and checks its result.
+func (c *Cache) fetchOnce(ctx context.Context, rejected Credential, reason RefreshReason) (Credential, error) {
+	var cred Credential
+	var err error
+	var source string
+	switch {
+	case reason == ReasonInitial && c.Provider != nil:
+		source = "provider"
+		cred, err = c.Provider.Retrieve(ctx)
+	case c.Refresh != nil:
+		source = "refresh hook"
+		cred, err = c.Refresh(ctx, rejected)
+	case c.Provider == nil:
+		return Credential{}, Permanent(unavailable("the Cache has neither a Provider nor a Refresh function", nil))
+	default:
+		if r, ok := c.Provider.(Refresher); ok && reason != ReasonInitial {
+			source = "provider refresh"
+			cred, err = r.Refresh(ctx, rejected)
+		} else {
+			source = "provider"
+			cred, err = c.Provider.Retrieve(ctx)
+		}
+	}
+	if err != nil {
+		return Credential{}, err
+	}
+	if err := validateFrom(source, cred.Key); err != nil {
+		return Credential{}, err
+	}
+	switch reason {
+	case ReasonRejected:
+		if cred.Key == rejected.Key {
+			return Credential{}, ErrSameKey
+		}
+	case ReasonExpiring, ReasonExpired:
+		if cred.Key == rejected.Key && !cred.Expiry.After(rejected.Expiry) {
+			return Credential{}, fmt.Errorf("credentials: refresh ahead of expiry returned the same key with no later expiry (%s)", rejected.Expiry.Format(time.RFC3339))
+		}
+	}
+	if cred.Expired() {
+		return Credential{}, fmt.Errorf("credentials: %s returned a key that expired at %s: check the source's clock or TTL", source, cred.Expiry.Format(time.RFC3339))
+	}
+	return cred, nil
+}

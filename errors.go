@@ -1,0 +1,57 @@
+package rekey
+
+import (
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/apierr"
+)
+
+// ErrInvalidAPIKey is matched (with errors.Is) by every error that means the
+// API rejected the key as invalid, expired or revoked, after rekey did what
+// it could: refreshed the key and replayed the request once, or tried to
+// refresh and failed. It holds for errors from [Client] and from an
+// http.Client whose Transport is a *transport.Transport.
+var ErrInvalidAPIKey = apierr.ErrInvalidAPIKey
+
+// ErrRefreshFailed is matched, together with [ErrInvalidAPIKey] and the
+// refresh hook's own error, when the API rejected the key and obtaining a new
+// one failed (the refresh hook or provider returned an error on every
+// attempt). Fix the key's source; retrying the request will not help until
+// then.
+var ErrRefreshFailed = apierr.ErrRefreshFailed
+
+// ErrInsecureRequest is matched when rekey refused to send a key over plain
+// http to a host that is not loopback. Nothing was sent. Use https, or allow
+// plain http explicitly for a trusted network.
+var ErrInsecureRequest = apierr.ErrInsecureRequest
+
+// ErrNoCredentials is matched when no API key is available at all: an unset
+// environment variable, a missing file, a chain in which no provider had one.
+// It is the same value as credentials.ErrNoCredentials.
+var ErrNoCredentials = credentials.ErrNoCredentials
+
+// ErrMalformedKey is matched when a key fails local validation (empty,
+// whitespace or quotes around it, a pasted "Bearer " prefix, ...). Nothing
+// was sent. It is the same value as credentials.ErrMalformedKey.
+var ErrMalformedKey = credentials.ErrMalformedKey
+
+// ErrRateLimited is matched by an *APIError for a 429 Too Many Requests
+// response that remained after transient retries.
+var ErrRateLimited = apierr.ErrRateLimited
+
+// ErrServer is matched by an *APIError for a 5xx response that remained
+// after transient retries.
+var ErrServer = apierr.ErrServer
+
+// APIError is an error response from the API, with the facts a caller
+// branches on and quotes: the status, the API's error code and message, and
+// its request ID.
+//
+// For the invalid-key rejection (InvalidKey true) it matches
+// [ErrInvalidAPIKey]; Replayed, NotReplayed and RefreshFailed say what rekey
+// did about it, and Unwrap returns the refresh failure, if any. [Client.Do]
+// also returns an APIError for every other non-2xx response; those match
+// [ErrRateLimited] (429) or [ErrServer] (5xx) as appropriate.
+//
+// Error never contains the key: rekey removes it from any text it copies
+// from the response, and URLs are printed without their query string.
+type APIError = apierr.APIError

@@ -1,0 +1,17 @@
+// Package transport provides [Transport], an http.RoundTripper that injects
+// an API key into every request and recovers from the API's invalid-key
+// rejection: it refreshes the key once for all goroutines and replays the
+// request once.
+//
+// Use it directly with any *http.Client, or through rekey.Client, which adds
+// JSON helpers and transient retries around it:
+//
+//	client := &http.Client{Transport: &transport.Transport{
+//		Credentials: credentials.Env("EXAMPLE_API_KEY"),
+//		Refresh:     mintKey, // a credentials.RefreshFunc
+//	}}
+//	resp, err := client.Get("https://api.example.com/v1/things")
+//	if errors.Is(err, rekey.ErrInvalidAPIKey) {
+//		// refreshed once and still rejected, or refreshing failed
+//	}
+package transport

@@ -1,0 +1,219 @@
+package transport
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/apierr"
+)
+
+// RoundTrip sends req with the current key and recovers from an invalid-key
+// rejection as described on [Transport]. It never modifies req, always closes
+// req.Body, and honours req's context while waiting for a key.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	bodyClosed := false // req.Body is handed to Base, which closes it
+	if req.Body != nil {
+		defer func() {
+			if !bodyClosed {
+				req.Body.Close()
+			}
+		}()
+	}
+	t.once.Do(t.setup)
+	if t.setupErr != nil {
+		return nil, t.setupErr
+	}
+	if req.URL == nil {
+		return nil, fmt.Errorf("rekey: request has no URL")
+	}
+	inject, err := t.guard(req)
+	if err != nil {
+		return nil, err
+	}
+	if !inject {
+		bodyClosed = true
+		return t.base().RoundTrip(req)
+	}
+
+	ctx := req.Context()
+	cred, err := t.cache.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rekey: no API key for %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
+	}
+	bodyClosed = true
+	resp, err := t.base().RoundTrip(t.authorize(req, cred.Key, req.Body))
+	if err != nil {
+		return nil, err
+	}
+	first, rejected := t.check(req, resp, cred.Key)
+	if !rejected {
+		return resp, nil
+	}
+	t.emit(EventKeyRejected, req, first)
+
+	fresh, err := t.cache.Invalidate(ctx, cred)
+	if err != nil {
+		first.Err = err
+		first.RefreshFailed = ctx.Err() == nil
+		return nil, first
+	}
+	body, why := replayBody(req)
+	if why != "" {
+		first.NotReplayed = why
+		t.emit(EventNotReplayed, req, first)
+		return nil, first
+	}
+	t.emit(EventReplayed, req, first)
+	resp, err = t.base().RoundTrip(t.authorize(req, fresh.Key, body))
+	if err != nil {
+		return nil, err
+	}
+	second, rejected := t.check(req, resp, fresh.Key)
+	if !rejected {
+		return resp, nil
+	}
+	second.Replayed = true
+	t.emit(EventReplayRejected, req, second)
+	return nil, second
+}
+
+// check reports whether resp is the invalid-key rejection; if it is, it
+// consumes and closes resp's body and returns the decoded error.
+func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*apierr.APIError, bool) {
+	if resp.StatusCode < 400 {
+		return nil, false
+	}
+	limit := t.MaxErrorBody
+	if limit <= 0 {
+		limit = DefaultMaxErrorBody
+	}
+	p := peeker{body: resp.Body, limit: limit}
+	isRejection := t.IsRejection
+	if isRejection == nil {
+		isRejection = IsInvalidKeyRejection
+	}
+	if !isRejection(resp, p.bytes) {
+		if p.read {
+			resp.Body = p.restored()
+		}
+		return nil, false
+	}
+	body := p.bytes()
+	resp.Body.Close()
+	return rejection(req, resp, body, key), true
+}
+
+// replayBody returns a fresh copy of req's body for a replay, or why the
+// request cannot be replayed.
+func replayBody(req *http.Request) (io.ReadCloser, string) {
+	switch {
+	case req.Body == nil || req.Body == http.NoBody:
+		return req.Body, ""
+	case req.GetBody == nil:
+		return nil, "its body cannot be re-read (no Request.GetBody); send it again"
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, "Request.GetBody failed (" + err.Error() + "); send it again"
+	}
+	return body, ""
+}
+
+// authorize returns a shallow copy of req that carries key, with body as its
+// body. req itself is not modified.
+func (t *Transport) authorize(req *http.Request, key string, body io.ReadCloser) *http.Request {
+	r := new(http.Request)
+	*r = *req
+	r.Body = body
+	if t.Query != "" {
+		u := *req.URL
+		q := u.Query()
+		q.Set(t.Query, key)
+		u.RawQuery = q.Encode()
+		r.URL = &u
+		r.Header = req.Header.Clone()
+		if r.Header == nil {
+			r.Header = make(http.Header)
+		}
+		return r
+	}
+	r.Header = cloneHeaderWith(req.Header, t.header, t.headerValue(key))
+	return r
+}
+
+// headerValue returns the header value for key, built once per key rather
+// than once per request.
+func (t *Transport) headerValue(key string) string {
+	if a := t.auth.Load(); a != nil && a.key == key {
+		return a.value
+	}
+	v := key
+	if t.scheme != "" {
+		v = t.scheme + " " + key
+	}
+	t.auth.Store(&authValue{key: key, value: v})
+	return v
+}
+
+// authValue is a key and the header value built from it.
+type authValue struct{ key, value string }
+
+// cloneHeaderWith copies h with name set to the single value, in one
+// allocation for all values.
+func cloneHeaderWith(h http.Header, name, value string) http.Header {
+	n := 1
+	for _, vv := range h {
+		n += len(vv)
+	}
+	values := make([]string, n)
+	values[0] = value
+	out := make(http.Header, len(h)+1)
+	out[name] = values[:1:1]
+	values = values[1:]
+	for k, vv := range h {
+		if k == name {
+			continue // the caller's own value is replaced
+		}
+		c := copy(values, vv)
+		out[k] = values[:c:c]
+		values = values[c:]
+	}
+	return out
+}
+
+// peeker reads the first bytes of a response body on demand.
+type peeker struct {
+	body  io.ReadCloser
+	limit int64
+	buf   []byte
+	err   error
+	read  bool
+}
+
+func (p *peeker) bytes() []byte {
+	if !p.read {
+		p.read = true
+		p.buf, p.err = io.ReadAll(io.LimitReader(p.body, p.limit))
+	}
+	return p.buf
+}
+
+// restored returns a body that yields the peeked bytes, then the rest.
+func (p *peeker) restored() io.ReadCloser {
+	var rest io.Reader = p.body
+	if p.err != nil {
+		rest = errReader{p.err}
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytesReader(p.buf), rest), p.body}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+var _ credentials.Provider = (*credentials.Cache)(nil)

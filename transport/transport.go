@@ -1,0 +1,176 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/apierr"
+)
+
+// DefaultMaxErrorBody is how much of a rejection's body the Transport reads
+// when MaxErrorBody is zero.
+const DefaultMaxErrorBody = 64 << 10
+
+// NoScheme, as Transport.Scheme, sends the bare key in the Authorization
+// header, for APIs that expect "Authorization: <key>".
+const NoScheme = "-"
+
+// Transport is an http.RoundTripper that authenticates requests with an API
+// key and recovers when the API rejects it.
+//
+// For each request it takes the current key from a [credentials.Cache]
+// (lock-free), clones the request and injects the key (by default as
+// "Authorization: Bearer <key>"). If the response is the invalid-key
+// rejection, it reads at most MaxErrorBody bytes of it, closes it, refreshes
+// the key once for all goroutines that saw the same rejection, and replays
+// the request once with the new key (re-reading the body through
+// Request.GetBody). A second rejection is not retried.
+//
+// Unlike most RoundTrippers, Transport interprets one response: the
+// invalid-key rejection is returned as an error, a *[rekey.APIError] that
+// matches [rekey.ErrInvalidAPIKey] (wrapped in *url.Error by http.Client),
+// with the response body already closed. Every other response, including a
+// 403 about permissions or a 500, is returned untouched with its body
+// readable.
+//
+// Security: the key is sent only over https, except to a loopback host,
+// unless AllowInsecureHTTP is set; it is not sent on a redirect to another
+// host, nor (when Hosts is set) to a host not listed.
+//
+// The zero value plus Credentials (or Refresh) is ready to use. Set the fields
+// before first use and do not change them afterwards. A Transport is safe for
+// concurrent use and must not be copied after first use.
+type Transport struct {
+	// Base makes the HTTP requests. nil means http.DefaultTransport.
+	Base http.RoundTripper
+
+	// Credentials supplies the key. If it is a *credentials.Cache it is used
+	// as is (and Refresh must be nil; configure refreshing on the Cache);
+	// otherwise the Transport puts a Cache of its own in front of it.
+	Credentials credentials.Provider
+
+	// Refresh obtains a new key after a rejection. nil means asking
+	// Credentials again, bypassing the cache (see credentials.Cache).
+	Refresh credentials.RefreshFunc
+
+	// Header is the request header that carries the key. Empty means
+	// "Authorization".
+	Header string
+
+	// Scheme precedes the key and a space in Header. Empty means "Bearer"
+	// when Header is Authorization, and nothing for any other header;
+	// NoScheme sends the bare key in Authorization.
+	Scheme string
+
+	// Query, if set, sends the key in this URL query parameter instead of a
+	// header. Prefer a header: URLs end up in logs.
+	Query string
+
+	// Hosts, if not empty, lists the only hosts ("api.example.com", or with a
+	// port, "api.example.com:8443") that receive the key; requests to other
+	// hosts pass through without it.
+	Hosts []string
+
+	// AllowInsecureHTTP permits sending the key over plain http to hosts
+	// other than loopback. Leave it false outside tests.
+	AllowInsecureHTTP bool
+
+	// IsRejection reports whether a response is the invalid-key rejection.
+	// It is consulted only for status codes of 400 and above; body returns
+	// the first MaxErrorBody bytes of the response body, reading them on
+	// first call (the Transport restores them for responses passed through).
+	// nil means [IsInvalidKeyRejection].
+	IsRejection func(resp *http.Response, body func() []byte) bool
+
+	// MaxErrorBody bounds how much of a rejection's body is read. Zero means
+	// DefaultMaxErrorBody.
+	MaxErrorBody int64
+
+	// OnEvent, if set, is told about rejections and replays. It must be fast
+	// and must not block.
+	OnEvent func(Event)
+
+	once     sync.Once
+	cache    *credentials.Cache
+	ownCache bool   // cache was made here, so Close closes it
+	setupErr error  // a configuration error reported by every request
+	header   string // canonical Header
+	scheme   string // resolved Scheme, "" for none
+	auth     atomic.Pointer[authValue]
+}
+
+// setup resolves the configuration once.
+func (t *Transport) setup() {
+	t.header = textproto.CanonicalMIMEHeaderKey(t.Header)
+	if t.header == "" {
+		t.header = "Authorization"
+	}
+	switch {
+	case t.Scheme == NoScheme:
+	case t.Scheme != "":
+		t.scheme = t.Scheme
+	case t.header == "Authorization":
+		t.scheme = "Bearer"
+	}
+	switch c, isCache := t.Credentials.(*credentials.Cache); {
+	case t.Credentials == nil && t.Refresh == nil:
+		t.setupErr = errors.New("rekey: transport has no Credentials: set Transport.Credentials to a credentials.Provider")
+	case isCache && t.Refresh != nil:
+		t.setupErr = errors.New("rekey: transport has both a credentials.Cache and a Refresh function: set Refresh on the Cache instead")
+	case isCache:
+		t.cache = c
+	default:
+		t.cache = &credentials.Cache{Provider: t.Credentials, Refresh: t.Refresh}
+		t.ownCache = true
+	}
+}
+
+// Close stops the background refreshes of the Cache the Transport made for
+// itself (a Cache passed in as Credentials belongs to the caller) and closes
+// idle connections of Base.
+func (t *Transport) Close() error {
+	t.once.Do(t.setup)
+	t.CloseIdleConnections()
+	if t.ownCache {
+		return t.cache.Close()
+	}
+	return nil
+}
+
+// CloseIdleConnections closes idle connections of Base, if it can.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// String describes the transport without printing a key.
+func (t *Transport) String() string {
+	return fmt.Sprintf("transport.Transport{Header: %q, Query: %q, Hosts: %q}", t.Header, t.Query, t.Hosts)
+}
+
+// Format implements fmt.Formatter so that no verb dumps the Transport's
+// fields, some of which hold the current key.
+func (t *Transport) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
+
+// apiError builds the *APIError for a rejection of req with the given key.
+func rejection(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
+	e := apierr.Decode(resp.StatusCode, resp.Header, body)
+	e.InvalidKey = true
+	e.Method = req.Method
+	e.URL = apierr.RequestURL(req.URL)
+	e.Scrub(key)
+	return e
+}
