@@ -23,7 +23,7 @@ func newServer(t testing.TB, opts ...rekeytest.Option) *rekeytest.Server {
 // placement puts a key into a request.
 type placement func(r *http.Request, key string)
 
-func bearer(r *http.Request, key string) { r.Header.Set("Authorization", "Bearer "+key) }
+func bearer(r *http.Request, key string)       { r.Header.Set("Authorization", "Bearer "+key) }
 func apiKeyHeader(r *http.Request, key string) { r.Header.Set("X-API-Key", key) }
 func queryParam(r *http.Request, key string) {
 	q := r.URL.Query()
