@@ -28,11 +28,18 @@ type Server struct {
 	// with no trailing slash.
 	URL string
 
-	*server // behind a pointer, so that fmt's %v of a Server value shows no state
+	*server // behind two pointers: see server
 }
 
-// server holds the state of a Server.
-type server struct {
+// server is one more pointer between a Server and its state. fmt prints a
+// Server through its Format method, except as an unexported field of some
+// other struct, where it uses reflection; with a bad verb (%s, %q) it then
+// dereferences one pointer, and would print the account secret and the
+// keys if state were one pointer away rather than two.
+type server struct{ *state }
+
+// state holds the state of a Server.
+type state struct {
 	cfg       config
 	hs        *httptest.Server
 	store     keyStore
@@ -63,12 +70,12 @@ func NewServer(opts ...Option) *Server {
 	if !cfg.seeded {
 		cfg.seed = rand.Int64()
 	}
-	s := &Server{server: &server{
+	s := &Server{server: &server{&state{
 		cfg:       cfg,
 		store:     keyStore{keys: make(map[string]keyRecord)},
 		reqPrefix: randomToken("")[:6],
 		done:      make(chan struct{}),
-	}}
+	}}}
 	s.faults.f = cfg.faults
 	s.faults.rng = rand.New(rand.NewPCG(uint64(cfg.seed), 0x72656b6579)) // "rekey"
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))

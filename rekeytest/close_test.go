@@ -1,0 +1,82 @@
+package rekeytest_test
+
+import (
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rekeyhq/rekey/rekeytest"
+)
+
+// serverGoroutines returns the stacks of goroutines running Server code.
+func serverGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "rekeytest.(*Server)") {
+			found = append(found, g)
+		}
+	}
+	return found
+}
+
+func TestCloseLeavesNoServerGoroutine(t *testing.T) {
+	srv := rekeytest.NewServer(rekeytest.WithRotateEvery(time.Millisecond))
+	t.Cleanup(srv.Close)
+	key := srv.IssueKey().Key
+	send(t, srv, "GET", "/v1/echo", bearer, key, "")
+	if len(serverGoroutines()) == 0 {
+		t.Fatal("no goroutine runs Server code before Close: this test could not fail")
+	}
+	srv.Close()
+	// Deterministic: Close waits for its goroutines, so none may remain
+	// by the time it returns, with no polling.
+	if g := serverGoroutines(); len(g) != 0 {
+		t.Fatalf("%d goroutines run Server code after Close:\n%s", len(g), strings.Join(g, "\n\n"))
+	}
+	rotations := srv.Stats().Rotations
+	time.Sleep(5 * time.Millisecond) // five rotation periods
+	if got := srv.Stats().Rotations; got != rotations {
+		t.Errorf("rotations went on after Close: %d, then %d", rotations, got)
+	}
+	srv.Close() // idempotent
+	if _, err := trySend(t.Context(), srv, "GET", "/v1/echo", bearer, key, ""); err == nil {
+		t.Error("a request succeeded after Close")
+	}
+}
+
+func TestCloseWithRequestsInFlight(t *testing.T) {
+	srv := rekeytest.NewServer(rekeytest.WithFaults(rekeytest.Faults{Jitter: 20 * time.Millisecond, DropRate: 0.3}))
+	t.Cleanup(srv.Close)
+	key := srv.IssueKey().Key
+	done := make(chan struct{})
+	for i := 0; i < 50; i++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			a, err := trySend(t.Context(), srv, "GET", "/v1/echo", bearer, key, "")
+			if err == nil && a.status != http.StatusOK {
+				t.Errorf("status %d %s: want 200 or a transport error", a.status, a.body)
+			}
+		}()
+	}
+	for srv.Stats().Requests < 10 {
+		runtime.Gosched()
+	}
+	srv.Close()
+	if g := serverGoroutines(); len(g) != 0 {
+		t.Errorf("%d goroutines run Server code after Close:\n%s", len(g), strings.Join(g, "\n\n"))
+	}
+	for i := 0; i < 50; i++ {
+		<-done
+	}
+}
