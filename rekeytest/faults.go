@@ -95,7 +95,8 @@ func (s *Server) SetFaults(f Faults) {
 // FailNext makes the next n requests (in arrival order, every endpoint except
 // POST /v1/keys) answer status with a JSON error body, and with a Retry-After
 // header of retryAfter in whole seconds rounded up when retryAfter > 0. It
-// replaces any burst still pending; n == 0 cancels it. A 401 burst answers
+// replaces any burst still pending; n == 0 cancels it. Burst answers come at
+// once, ahead of and instead of the random [Faults]. A 401 burst answers
 // with [InvalidKeyBody], to simulate a spurious rejection of a valid key.
 // Burst answers count in [Stats].Faults.Burst, not in Rejections.
 //

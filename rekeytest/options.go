@@ -96,7 +96,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithClock makes the server read the time from now instead of [time.Now],
 // for issuing and expiring keys; tests can then expire a key without
-// waiting. Background rotation and injected delays still use real time.
+// waiting. Expiries handed out (by IssueKey, Refresh and POST /v1/keys) are
+// on that clock, so keep it near real time when rekey's credentials.Cache
+// will judge them. Background rotation and injected delays still use real
+// time.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {
