@@ -164,7 +164,9 @@ func (r *Retry) setup() {
 // roundTripOnly hides every method of a RoundTripper but RoundTrip.
 type roundTripOnly struct{ rt http.RoundTripper }
 
-func (o roundTripOnly) RoundTrip(req *http.Request) (*http.Response, error) { return o.rt.RoundTrip(req) }
+func (o roundTripOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	return o.rt.RoundTrip(req)
+}
 
 // retrier is the state of one request's retries, and a go-retryablehttp
 // client whose callbacks see that state. Retry pools them, so that a request
