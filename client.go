@@ -1,0 +1,220 @@
+package rekey
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/transport"
+)
+
+// DefaultUserAgent is the User-Agent of requests made with
+// [Client.NewRequest] unless [WithUserAgent] sets another.
+const DefaultUserAgent = "rekey-go"
+
+// Client is a JSON client for one HTTP API that authenticates with an API
+// key. Build requests with [Client.NewRequest] and send them with
+// [Client.Do]; or hand [Client.HTTPClient] to a generated or third-party API
+// client.
+//
+// Every request goes through the same stack:
+//
+//	http.Client → transport.Retry (transient failures: connection errors,
+//	429, 502, 503, 504) → transport.Transport (injects the key; on the
+//	invalid-key rejection refreshes it once for all goroutines and replays
+//	the request once) → the base http.RoundTripper
+//
+// The key is held by a credentials.Cache that the Client owns: it refreshes
+// a key with a known expiry in the background shortly before it expires
+// ([WithExpiryWindow]). Call [Client.Close] to stop that work.
+//
+// A Client is safe for concurrent use. It never prints its key: not in
+// errors, logs, or any fmt verb applied to it.
+type Client struct {
+	baseURL         *url.URL
+	userAgent       string
+	idempotencyKeys bool
+	keyHeader       string // canonical header carrying the key; "" when in the query
+	keyScheme       string // prefix before the key in keyHeader, "" for none
+	keyQuery        string
+
+	http      *http.Client
+	auth      *transport.Transport
+	retry     *transport.Retry
+	cache     *credentials.Cache
+	ownCache  bool
+	closeOnce sync.Once
+}
+
+// NewClient returns a Client for the API at baseURL, which must be an
+// absolute http or https URL without a query. Request paths are resolved
+// against it as if it ended in a slash: with "https://api.example.com/v1",
+// "things" is https://api.example.com/v1/things.
+//
+// A source of keys is required ([WithCredentials] or [WithRefresh]). A bad
+// base URL, a missing key source, plain http to a host that is not loopback
+// (without [WithInsecureHTTP]) and conflicting options are reported here,
+// not at the first request. NewClient does not fetch the key: the first
+// request does.
+func NewClient(baseURL string, opts ...Option) (*Client, error) {
+	var s settings
+	for _, opt := range opts {
+		opt(&s)
+	}
+	base, err := parseBaseURL(baseURL, s.insecure)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+
+	c := &Client{
+		baseURL:         base,
+		userAgent:       s.userAgent,
+		idempotencyKeys: s.idempotencyKeys,
+		keyQuery:        s.query,
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	obs := &observer{hooks: s.hooks, log: s.logger}
+
+	if cache, ok := s.provider.(*credentials.Cache); ok {
+		c.cache = cache
+	} else {
+		c.cache = &credentials.Cache{
+			Provider:     s.provider,
+			Refresh:      s.refresh,
+			ExpiryWindow: s.expiryWindow,
+			OnRefresh:    obs.onRefresh(),
+		}
+		c.ownCache = true
+	}
+
+	rt := s.base
+	if rt == nil && s.httpClient != nil {
+		rt = s.httpClient.Transport
+	}
+	if rt == nil {
+		rt = http.DefaultTransport.(*http.Transport).Clone() // its own pool, closed by Close
+	}
+	c.auth = &transport.Transport{
+		Base:              rt,
+		Credentials:       c.cache,
+		Header:            s.header,
+		Scheme:            s.scheme,
+		Query:             s.query,
+		Hosts:             append([]string{base.Host}, s.hosts...),
+		AllowInsecureHTTP: s.insecure,
+		IsRejection:       s.isRejection,
+		OnEvent:           obs.onEvent(),
+	}
+	retry := s.retry
+	retry.IdempotencyKeys = retry.IdempotencyKeys || s.idempotencyKeys
+	c.retry = &transport.Retry{Base: c.auth, Policy: retry, OnRetry: obs.onRetry()}
+
+	c.http = &http.Client{Transport: c.retry, Timeout: s.timeout}
+	if hc := s.httpClient; hc != nil {
+		c.http.Jar, c.http.CheckRedirect = hc.Jar, hc.CheckRedirect
+		if s.timeout == 0 {
+			c.http.Timeout = hc.Timeout
+		}
+	}
+
+	if c.keyQuery == "" {
+		c.keyHeader = http.CanonicalHeaderKey(s.header)
+		switch {
+		case c.keyHeader == "":
+			c.keyHeader = "Authorization"
+			if s.scheme == "" {
+				c.keyScheme = "Bearer"
+			}
+		case s.scheme == transport.NoScheme:
+		default:
+			c.keyScheme = s.scheme
+		}
+	}
+	return c, nil
+}
+
+// parseBaseURL checks baseURL and gives its path a trailing slash.
+func parseBaseURL(baseURL string, insecure bool) (*url.URL, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("rekey: base URL %q: %w", baseURL, err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("rekey: base URL %q must start with https:// (or http:// for loopback)", baseURL)
+	case u.Host == "":
+		return nil, fmt.Errorf("rekey: base URL %q has no host", baseURL)
+	case u.User != nil:
+		return nil, fmt.Errorf("rekey: base URL for host %s must not contain user information: pass the key with WithCredentials", u.Host)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("rekey: base URL %s must not have a query or fragment", (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String())
+	case u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("%w: base URL %s is plain http to a host that is not loopback: use https, or pass rekey.WithInsecureHTTP() for a trusted network", ErrInsecureRequest, u)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost (or under it) or a loopback IP.
+func isLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BaseURL returns a copy of the URL that request paths are resolved against.
+func (c *Client) BaseURL() *url.URL {
+	u := *c.baseURL
+	return &u
+}
+
+// HTTPClient returns an *http.Client that sends requests through the
+// Client's whole stack (retries, key injection and recovery), for a
+// generated or third-party API client. Its errors match the same targets as
+// [Client.Do]'s, wrapped in *url.Error. The key goes only to the base URL's
+// host and those given to [WithHosts]. Each call returns a new
+// *http.Client sharing the stack, so changing one does not affect the
+// Client.
+func (c *Client) HTTPClient() *http.Client {
+	hc := *c.http
+	return &hc
+}
+
+// Close stops the background refreshes of the Client's key cache, waits for
+// them to return, and closes idle connections. Requests made after Close
+// still use the key held, until it expires. Close is idempotent and always
+// returns nil.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		if c.ownCache {
+			c.cache.Close()
+		}
+		c.retry.CloseIdleConnections()
+	})
+	return nil
+}
+
+// String describes the Client without its key.
+func (c *Client) String() string {
+	return "rekey.Client{BaseURL: " + c.baseURL.String() + "}"
+}
+
+// Format implements fmt.Formatter so that no verb dumps the Client's fields.
+func (c *Client) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }

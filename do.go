@@ -1,0 +1,124 @@
+package rekey
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/apierr"
+	"github.com/rekeyhq/rekey/transport"
+)
+
+// maxErrorBody bounds how much of an error response Do reads.
+const maxErrorBody = transport.DefaultMaxErrorBody
+
+// drainLimit bounds how much of an unread body Do reads before closing it,
+// so that a small response leaves its connection reusable.
+const drainLimit = 4 << 10
+
+// RetryError is returned when a request was attempted more than once and
+// still failed: transient retries ran out, or a retry failed in a way that
+// is not retried. Its message says how many attempts were made; errors.Is
+// and errors.As see through it to the last cause, for example an *APIError
+// matching [ErrServer] or [ErrRateLimited]. It is the same type as
+// transport.RetryError.
+type RetryError = transport.RetryError
+
+// Do sends req through the Client's stack and handles the response:
+//
+//   - 2xx: the body is decoded as JSON into v (an empty body leaves v
+//     alone), or copied to v if it is an io.Writer, or discarded if v is nil;
+//   - any other status: an *[APIError] with the status, the API's error
+//     code and message, and the request ID, decoded from the body. It
+//     matches [ErrRateLimited] for 429 and [ErrServer] for 5xx;
+//   - the invalid-key rejection (after a refresh and a replay, or a failed
+//     refresh): an *APIError matching [ErrInvalidAPIKey];
+//   - transient failures that outlasted the retries: a *[RetryError]
+//     wrapping the last cause.
+//
+// Errors of rekey's own are returned as they are, not wrapped in
+// *url.Error; others (a connection failure, a context's end) keep the
+// *url.Error that names the request. errors.Is works with context errors
+// either way. The response is returned whenever there is one, with its
+// body read and closed.
+//
+// req should come from [Client.NewRequest]; a request built otherwise is
+// sent as it is (and retried only if it has a GetBody or no body).
+func (c *Client) Do(req *http.Request, v any) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, ownError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, c.statusError(req, resp)
+	}
+	switch v := v.(type) {
+	case nil:
+	case io.Writer:
+		if _, err := io.Copy(v, resp.Body); err != nil {
+			return resp, fmt.Errorf("rekey: reading the response to %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
+		}
+	default:
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil && err != io.EOF {
+			return resp, fmt.Errorf("rekey: decoding the response to %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
+		}
+	}
+	io.CopyN(io.Discard, resp.Body, drainLimit) //nolint:errcheck // only to reuse the connection
+	return resp, nil
+}
+
+// ownError returns rekey's own error from inside http.Client's *url.Error,
+// where it already names the request; other errors keep their *url.Error.
+func ownError(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	var apiErr *APIError
+	var retryErr *RetryError
+	switch {
+	case errors.As(ue.Err, &apiErr), errors.As(ue.Err, &retryErr),
+		errors.Is(ue.Err, ErrInsecureRequest), errors.Is(ue.Err, ErrNoCredentials), errors.Is(ue.Err, ErrMalformedKey),
+		strings.HasPrefix(ue.Err.Error(), "rekey: "): // the transport's errors name the request
+		return ue.Err
+	}
+	return err
+}
+
+// statusError decodes a non-2xx response into an *APIError.
+func (c *Client) statusError(req *http.Request, resp *http.Response) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := apierr.Decode(resp.StatusCode, resp.Header, body)
+	e.Method = req.Method
+	e.URL = apierr.RequestURL(req.URL)
+	e.Scrub(c.sentKey(resp.Request))
+	return e
+}
+
+// sentKey returns the key that sent carried, so that an error can be
+// scrubbed of it if the server echoed it back.
+func (c *Client) sentKey(sent *http.Request) string {
+	if sent == nil {
+		return ""
+	}
+	if c.keyQuery != "" {
+		if sent.URL == nil {
+			return ""
+		}
+		return sent.URL.Query().Get(c.keyQuery)
+	}
+	v := sent.Header.Get(c.keyHeader)
+	if c.keyScheme != "" {
+		v = strings.TrimPrefix(v, c.keyScheme+" ")
+	}
+	if len(v) < credentials.MinKeyLength {
+		return "" // not a key; scrubbing it would garble the message
+	}
+	return v
+}

@@ -1,0 +1,224 @@
+package rekey
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/transport"
+)
+
+// An Option configures a [Client]. [NewClient] checks the options together
+// and reports a bad one as its error.
+type Option func(*settings)
+
+// settings is what the options collect; NewClient turns it into a Client.
+type settings struct {
+	provider        credentials.Provider
+	refresh         credentials.RefreshFunc
+	base            http.RoundTripper
+	httpClient      *http.Client
+	header          string
+	scheme          string
+	query           string
+	hosts           []string
+	insecure        bool
+	isRejection     func(*http.Response, func() []byte) bool
+	retry           transport.RetryPolicy
+	idempotencyKeys bool
+	logger          *slog.Logger
+	hooks           Hooks
+	userAgent       string
+	timeout         time.Duration
+	expiryWindow    time.Duration
+	errs            []error
+}
+
+func (s *settings) fail(format string, args ...any) {
+	s.errs = append(s.errs, fmt.Errorf("rekey: "+format, args...))
+}
+
+// WithCredentials sets where the API key comes from, for example
+// credentials.Env("EXAMPLE_API_KEY"). The Client puts a [credentials.Cache]
+// in front of it; if p is itself a *credentials.Cache it is used as is (and
+// the Client's refresh hooks, expiry window and Close do not apply to it).
+func WithCredentials(p credentials.Provider) Option {
+	return func(s *settings) {
+		if p == nil {
+			s.fail("WithCredentials(nil): pass a credentials.Provider")
+		}
+		s.provider = p
+	}
+}
+
+// WithRefresh sets the hook that obtains a new key after the API rejects the
+// current one, or before it expires. Without it, the Client asks the
+// credentials provider again. With no provider, it also supplies the first
+// key (called with a zero rejected Credential).
+func WithRefresh(fn credentials.RefreshFunc) Option {
+	return func(s *settings) {
+		if fn == nil {
+			s.fail("WithRefresh(nil): pass a credentials.RefreshFunc")
+		}
+		s.refresh = fn
+	}
+}
+
+// WithTransport sets the http.RoundTripper that makes the HTTP requests, under
+// rekey's layers. The default is a clone of http.DefaultTransport owned by
+// the Client (closed by [Client.Close]).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(s *settings) {
+		if rt == nil {
+			s.fail("WithTransport(nil): pass an http.RoundTripper")
+		}
+		s.base = rt
+	}
+}
+
+// WithHTTPClient takes the Transport (as by [WithTransport]), Timeout, Jar and
+// CheckRedirect of hc. hc itself is not modified.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) {
+		if hc == nil {
+			s.fail("WithHTTPClient(nil): pass an *http.Client")
+		}
+		s.httpClient = hc
+	}
+}
+
+// WithHeader sends the key in the named request header (for example
+// "X-API-Key") instead of Authorization. Unless [WithScheme] says otherwise,
+// a custom header carries the bare key.
+func WithHeader(name string) Option {
+	return func(s *settings) {
+		if name == "" {
+			s.fail("WithHeader(\"\"): name the header that carries the key")
+		}
+		s.header = name
+	}
+}
+
+// WithScheme sets the word before the key in the header: "Bearer" (the
+// default for Authorization), "Token", ... Use transport.NoScheme to send the
+// bare key in Authorization.
+func WithScheme(scheme string) Option {
+	return func(s *settings) { s.scheme = scheme }
+}
+
+// WithQueryParam sends the key in the named URL query parameter instead of a
+// header, for APIs that require it. Prefer a header where the API allows:
+// URLs end up in logs (rekey's own errors and logs print URLs without their
+// query string).
+func WithQueryParam(name string) Option {
+	return func(s *settings) {
+		if name == "" {
+			s.fail("WithQueryParam(\"\"): name the query parameter that carries the key")
+		}
+		s.query = name
+	}
+}
+
+// WithHosts lists more hosts ("uploads.example.com", or with a port) that
+// receive the key, besides the base URL's. By default only the base URL's
+// host does, even through [Client.HTTPClient].
+func WithHosts(hosts ...string) Option {
+	return func(s *settings) { s.hosts = append(s.hosts, hosts...) }
+}
+
+// WithInsecureHTTP allows sending the key over plain http to hosts that are
+// not loopback. Use it only on a trusted network.
+func WithInsecureHTTP() Option {
+	return func(s *settings) { s.insecure = true }
+}
+
+// WithRejection sets how to recognise the API's invalid-key rejection, for
+// APIs that do not answer 401 (see transport.Transport.IsRejection). The
+// default is transport.IsInvalidKeyRejection.
+func WithRejection(fn func(resp *http.Response, body func() []byte) bool) Option {
+	return func(s *settings) { s.isRejection = fn }
+}
+
+// WithRetryPolicy sets which transient failures are retried and how long to
+// wait; see transport.RetryPolicy. The default is its zero value: up to 4
+// attempts for connection errors, 429, 502, 503 and 504.
+func WithRetryPolicy(p transport.RetryPolicy) Option {
+	return func(s *settings) {
+		if p.MinWait < 0 || p.MaxWait < 0 || p.MaxAttempts < 0 {
+			s.fail("WithRetryPolicy: negative MaxAttempts, MinWait or MaxWait")
+		}
+		s.retry = p
+	}
+}
+
+// WithoutRetries sends each request once (the invalid-key replay aside).
+func WithoutRetries() Option {
+	return func(s *settings) { s.retry.MaxAttempts = 1 }
+}
+
+// WithIdempotencyKeys gives every POST without an Idempotency-Key header a
+// random one, set by [Client.NewRequest] (so the caller can see it and
+// reuse it) or else by the retry layer, so that POSTs are retried like GETs.
+// Use it only with APIs that honour the header, as payment APIs do.
+func WithIdempotencyKeys() Option {
+	return func(s *settings) { s.idempotencyKeys = true }
+}
+
+// WithLogger logs key rejections, refreshes, replays and retries to l (see
+// [Hooks] for the events). Nothing logged contains a key. The default is not
+// to log.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) { s.logger = l }
+}
+
+// WithHooks sets callbacks for key rejections, refreshes, replays and
+// retries, for metrics. A later WithHooks replaces an earlier one.
+func WithHooks(h Hooks) Option {
+	return func(s *settings) { s.hooks = h }
+}
+
+// WithUserAgent sets the User-Agent header of requests made with
+// [Client.NewRequest]. The default is [DefaultUserAgent].
+func WithUserAgent(ua string) Option {
+	return func(s *settings) { s.userAgent = ua }
+}
+
+// WithTimeout bounds each call of [Client.Do], retries and waits included
+// (http.Client.Timeout). Zero, the default, means no limit beyond the
+// request's context.
+func WithTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		if d < 0 {
+			s.fail("WithTimeout(%v): negative timeout", d)
+		}
+		s.timeout = d
+	}
+}
+
+// WithExpiryWindow sets how long before a key's known expiry the Client
+// starts refreshing it in the background (jittered, see
+// credentials.Cache.ExpiryWindow), while the current key keeps serving
+// requests. Negative disables refreshing ahead.
+func WithExpiryWindow(d time.Duration) Option {
+	return func(s *settings) { s.expiryWindow = d }
+}
+
+// check reports the options' errors and conflicts.
+func (s *settings) check() error {
+	if s.provider == nil && s.refresh == nil {
+		s.errs = append(s.errs, fmt.Errorf("rekey: NewClient needs a source of API keys: pass rekey.WithCredentials (for example credentials.Env(\"API_KEY\")) or rekey.WithRefresh: %w", ErrNoCredentials))
+	}
+	if _, isCache := s.provider.(*credentials.Cache); isCache && s.refresh != nil {
+		s.fail("WithCredentials got a *credentials.Cache and WithRefresh a hook: set Refresh on the Cache instead")
+	}
+	if s.base != nil && s.httpClient != nil && s.httpClient.Transport != nil {
+		s.fail("both WithTransport and WithHTTPClient set a transport: use one")
+	}
+	if s.header != "" && s.query != "" {
+		s.fail("both WithHeader and WithQueryParam place the key: use one")
+	}
+	return errors.Join(s.errs...)
+}
