@@ -38,7 +38,9 @@ func TestNewClientRejectsBadConfiguration(t *testing.T) {
 		{"header and query", "https://api.example.com", []rekey.Option{key, rekey.WithHeader("X-API-Key"), rekey.WithQueryParam("api_key")}, "use one", nil},
 		{"cache and refresh", "https://api.example.com", []rekey.Option{
 			rekey.WithCredentials(&credentials.Cache{Provider: credentials.Static(clientKey1)}),
-			rekey.WithRefresh(func(context.Context, credentials.Credential) (credentials.Credential, error) { return credentials.Credential{}, nil }),
+			rekey.WithRefresh(func(context.Context, credentials.Credential) (credentials.Credential, error) {
+				return credentials.Credential{}, nil
+			}),
 		}, "set Refresh on the Cache", nil},
 		{"negative timeout", "https://api.example.com", []rekey.Option{key, rekey.WithTimeout(-1)}, "negative timeout", nil},
 	}
