@@ -28,3 +28,9 @@ func (s *static) String() string { return "credentials.Static(" + Redact(s.cred.
 
 // Format implements fmt.Formatter so that no verb prints the key.
 func (s *static) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+// Refresh implements [Refresher]: a static key has no source to re-read, so
+// it fails at once, without the retries a transient failure would get.
+func (s *static) Refresh(context.Context, Credential) (Credential, error) {
+	return Credential{}, Permanent(fmt.Errorf("%w: credentials.Static cannot supply another key; give the transport a RefreshFunc (rekey.WithRefresh) or use a provider that re-reads its source", ErrSameKey))
+}
