@@ -1,0 +1,210 @@
+package rekey_test
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rekeyhq/rekey"
+	"github.com/rekeyhq/rekey/credentials"
+)
+
+// refreshLog records refresh events by phase and reason.
+type refreshLog struct {
+	mu     sync.Mutex
+	events []credentials.RefreshEvent
+	start  chan credentials.RefreshReason // if not nil, gets each start's reason
+}
+
+func (l *refreshLog) hooks() rekey.Hooks {
+	add := func(ev credentials.RefreshEvent) {
+		l.mu.Lock()
+		l.events = append(l.events, ev)
+		l.mu.Unlock()
+		if ev.Phase == credentials.RefreshStarted && l.start != nil {
+			select {
+			case l.start <- ev.Reason:
+			default:
+			}
+		}
+	}
+	return rekey.Hooks{RefreshStarted: add, RefreshSucceeded: add, RefreshFailed: add}
+}
+
+func (l *refreshLog) count(phase credentials.RefreshPhase, reason credentials.RefreshReason) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ev := range l.events {
+		if ev.Phase == phase && ev.Reason == reason {
+			n++
+		}
+	}
+	return n
+}
+
+func TestProactiveRefreshBeforeExpiryWithZeroRejections(t *testing.T) {
+	api := newFakeAPI(t)
+	m := &minter{api: api, ttl: time.Second}
+	var log refreshLog
+	c := newTestClient(t, api, rekey.WithRefresh(m.refresh), rekey.WithExpiryWindow(500*time.Millisecond), rekey.WithHooks(log.hooks()))
+
+	deadline := time.Now().Add(2600 * time.Millisecond)
+	requests := 0
+	for time.Now().Before(deadline) {
+		if _, _, err := get(t, c, "things/1"); err != nil {
+			t.Fatalf("request %d: %v", requests+1, err)
+		}
+		requests++
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := api.rejected.Load(); n != 0 {
+		t.Errorf("the API rejected %d of %d requests; a key refreshed ahead of expiry is never rejected", n, requests)
+	}
+	ahead := log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring)
+	if ahead < 2 {
+		t.Errorf("%d refreshes ahead of expiry in 2.6s of 1s keys, want at least 2", ahead)
+	}
+	for _, r := range []credentials.RefreshReason{credentials.ReasonExpired, credentials.ReasonRejected} {
+		if n := log.count(credentials.RefreshStarted, r); n != 0 {
+			t.Errorf("%d refreshes for reason %v, want none", n, r)
+		}
+	}
+}
+
+func TestRequestsKeepTheOldKeyWhileRefreshingAhead(t *testing.T) {
+	api := newFakeAPI(t)
+	m := &minter{api: api, ttl: 2 * time.Second, gate: make(chan struct{})}
+	log := refreshLog{start: make(chan credentials.RefreshReason, 8)}
+	c := newTestClient(t, api, rekey.WithRefresh(m.refresh), rekey.WithExpiryWindow(1500*time.Millisecond), rekey.WithHooks(log.hooks()))
+
+	if _, _, err := get(t, c, "things/1"); err != nil { // mints the first key
+		t.Fatal(err)
+	}
+	if r := <-log.start; r != credentials.ReasonInitial {
+		t.Fatalf("first refresh reason %v", r)
+	}
+	// Within the window: a request starts the background refresh, which
+	// blocks on the gate; requests meanwhile go out with the first key.
+	for r := credentials.ReasonInitial; r != credentials.ReasonExpiring; {
+		if _, _, err := get(t, c, "things/1"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r = <-log.start:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		req, _ := c.NewRequest(ctx, "GET", "things/1", nil)
+		_, err := c.Do(req, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("a request during the background refresh: %v", err)
+		}
+	}
+	m.gate <- struct{}{}
+	for log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, _, err := get(t, c, "things/1"); err != nil {
+		t.Fatal(err)
+	}
+	reqs, _ := api.received()
+	keys := map[string]bool{}
+	for _, r := range reqs {
+		keys[r.Header.Get("Authorization")] = true
+	}
+	if len(keys) != 2 || api.rejected.Load() != 0 {
+		t.Errorf("requests used %d keys with %d rejections, want 2 keys and none", len(keys), api.rejected.Load())
+	}
+}
+
+// rekeyGoroutines returns the stacks of goroutines running rekey's code.
+func rekeyGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "rekeyhq/rekey/credentials.") || strings.Contains(g, "rekeyhq/rekey/transport.") ||
+			strings.Contains(g, "rekeyhq/rekey.(") || strings.Contains(g, "rekey_test.(*minter)") {
+			found = append(found, g)
+		}
+	}
+	return found
+}
+
+// waitForGoroutines polls until at most baseline goroutines run and none
+// runs rekey's code, or fails after a deadline with the stacks.
+func waitForGoroutines(t *testing.T, baseline int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := rekeyGoroutines()
+		n := runtime.NumGoroutine()
+		if len(left) == 0 && n <= baseline {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines (baseline %d) after Close; rekey's:\n%s", n, baseline, strings.Join(left, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCloseStopsBackgroundRefreshWithoutLeaks(t *testing.T) {
+	api := newFakeAPI(t)
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	baseline := runtime.NumGoroutine()
+
+	m := &minter{api: api, ttl: time.Second, gate: make(chan struct{})} // the background refresh never finishes by itself
+	log := refreshLog{start: make(chan credentials.RefreshReason, 8)}
+	c, err := rekey.NewClient(api.URL+"/v1", rekey.WithRefresh(m.refresh), rekey.WithExpiryWindow(800*time.Millisecond), rekey.WithHooks(log.hooks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := credentials.ReasonInitial; r != credentials.ReasonExpiring; {
+		if _, _, err := get(t, c, "things/1"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r = <-log.start:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close did not return while a refresh was under way")
+	}
+	c.Close() // idempotent
+	waitForGoroutines(t, baseline)
+	if n := log.count(credentials.RefreshFailed, credentials.ReasonExpiring); n != 1 {
+		t.Errorf("%d failed background refreshes reported, want 1 (stopped by Close)", n)
+	}
+}
+
+func TestClientWithoutExpiryStartsNoGoroutines(t *testing.T) {
+	api := newFakeAPI(t, clientKey1)
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	baseline := runtime.NumGoroutine()
+	c, err := rekey.NewClient(api.URL+"/v1", rekey.WithCredentials(credentials.Static(clientKey1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if _, _, err := get(t, c, "things/1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	api.CloseClientConnections()
+	waitForGoroutines(t, baseline)
+}
