@@ -74,6 +74,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !rejected {
 		return resp, nil
 	}
+	second.Scrub(cred.Key) // the server may quote either key we sent
 	second.Replayed = true
 	t.emit(EventReplayRejected, req, second)
 	return nil, second
