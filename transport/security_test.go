@@ -37,11 +37,11 @@ func keyLeaks(r *http.Request, key string) []string {
 func TestRedirectCarriesKeyOnlyToTheSameHost(t *testing.T) {
 	for _, placement := range []struct {
 		name string
-		tr   transport.Transport
+		tr   func() *transport.Transport
 	}{
-		{"Authorization", transport.Transport{}},
-		{"X-API-Key", transport.Transport{Header: "X-API-Key"}},
-		{"query", transport.Transport{Query: "api_key"}},
+		{"Authorization", func() *transport.Transport { return &transport.Transport{} }},
+		{"X-API-Key", func() *transport.Transport { return &transport.Transport{Header: "X-API-Key"} }},
+		{"query", func() *transport.Transport { return &transport.Transport{Query: "api_key"} }},
 	} {
 		t.Run(placement.name, func(t *testing.T) {
 			var leaked atomic.Value
@@ -67,9 +67,9 @@ func TestRedirectCarriesKeyOnlyToTheSameHost(t *testing.T) {
 			}))
 			t.Cleanup(origin.Close)
 
-			tr := placement.tr
+			tr := placement.tr()
 			tr.Credentials = credentials.Static(oldKey)
-			client := &http.Client{Transport: &tr}
+			client := &http.Client{Transport: tr}
 
 			resp, err := get(t, client, origin.URL+"/away")
 			if err != nil {
@@ -188,27 +188,27 @@ func TestHostsAllowListScopesTheKey(t *testing.T) {
 func TestKeyPlacements(t *testing.T) {
 	tests := []struct {
 		name       string
-		tr         transport.Transport
+		tr         func() *transport.Transport
 		header     string
 		query      string
 		wantHeader string
 	}{
-		{"default bearer", transport.Transport{}, "Authorization", "", "Bearer " + oldKey},
-		{"custom header", transport.Transport{Header: "x-api-key"}, "X-Api-Key", "", oldKey},
-		{"custom scheme", transport.Transport{Scheme: "Token"}, "Authorization", "", "Token " + oldKey},
-		{"bare authorization", transport.Transport{Scheme: transport.NoScheme}, "Authorization", "", oldKey},
-		{"query parameter", transport.Transport{Query: "api_key"}, "", "api_key", ""},
+		{"default bearer", func() *transport.Transport { return &transport.Transport{} }, "Authorization", "", "Bearer " + oldKey},
+		{"custom header", func() *transport.Transport { return &transport.Transport{Header: "x-api-key"} }, "X-Api-Key", "", oldKey},
+		{"custom scheme", func() *transport.Transport { return &transport.Transport{Scheme: "Token"} }, "Authorization", "", "Token " + oldKey},
+		{"bare authorization", func() *transport.Transport { return &transport.Transport{Scheme: transport.NoScheme} }, "Authorization", "", oldKey},
+		{"query parameter", func() *transport.Transport { return &transport.Transport{Query: "api_key"} }, "", "api_key", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *http.Request
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r }))
 			t.Cleanup(srv.Close)
-			tr := tt.tr
+			tr := tt.tr()
 			tr.Credentials = credentials.Static(oldKey)
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1?x=1", nil)
 			req.Header.Set("Authorization", "caller's own")
-			resp, err := (&http.Client{Transport: &tr}).Do(req)
+			resp, err := (&http.Client{Transport: tr}).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
