@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rekeyhq/rekey"
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/transport"
+)
+
+const checkHelp = `Usage: rekey check --url URL (--key-env NAME | --key-file PATH | --key-cmd CMD) [flags]
+
+Check reads an API key from exactly one source, validates it locally (empty,
+too short, whitespace or quotes around it, a pasted "Bearer " prefix, line
+breaks or other characters that do not belong in a key), then sends GET URL
+with it, as "Authorization: Bearer <key>" or, with --header, as the bare key
+in that header. It does not refresh the key and sends no other request.
+
+It prints one line to stdout:
+
+  valid                  the endpoint accepted the key (2xx)
+  invalid: <message>     the endpoint rejected it, with the server's message
+
+and details (status, request ID, errors) to stderr. The key itself is never
+printed. Choose a URL that any valid key may GET, such as the API's "who am
+I" or key-status endpoint.
+
+Exit status:
+
+  0  valid
+  1  invalid: the endpoint rejected the key
+  2  usage error or bad input: missing or conflicting flags, a bad URL, plain
+     http to a host that is not loopback, no key at the source, a failed
+     --key-cmd, or a key that fails local validation (nothing is sent then)
+  3  could not check: the endpoint could not be reached, timed out, or
+     answered something other than success or the invalid-key rejection
+
+Examples:
+
+  rekey check --url https://api.example.com/v1/me --key-env EXAMPLE_API_KEY
+  rekey check --url https://api.example.com/v1/me --key-file /run/secrets/api-key --header X-API-Key
+  rekey check --url https://api.example.com/v1/me --key-cmd "op read op://vault/example/key"
+`
+
+// checkConfig is what the check's flags set.
+type checkConfig struct {
+	url     string
+	keyEnv  string
+	keyFile string
+	keyCmd  string
+	header  string
+	timeout time.Duration
+}
+
+// errNoRefresh is check's refresh hook's answer: a rejected key is the
+// verdict, not something to recover from.
+var errNoRefresh = credentials.Permanent(errors.New("rekey check does not refresh keys"))
+
+// runCheckCommand is "rekey check".
+func runCheckCommand(args []string, stdout, stderr io.Writer) int {
+	var cfg checkConfig
+	fs := newFlagSet("check", checkHelp, stdout)
+	fs.StringVar(&cfg.url, "url", "", "`URL` to GET with the key (required): http(s)://host/path")
+	fs.StringVar(&cfg.keyEnv, "key-env", "", "read the key from the environment variable `NAME`")
+	fs.StringVar(&cfg.keyFile, "key-file", "", "read the key from the file at `PATH` (surrounding whitespace is trimmed)")
+	fs.StringVar(&cfg.keyCmd, "key-cmd", "", "run `CMD` and read the key from its stdout; CMD is split on spaces, no shell")
+	fs.StringVar(&cfg.header, "header", "", "send the bare key in the header `NAME` (such as X-API-Key) instead of Authorization: Bearer")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "give up after this long, retries included")
+	if code, stop := parseFlags(fs, args, stderr); stop {
+		return code
+	}
+
+	provider, err := cfg.provider()
+	if err != nil {
+		return usageError(stderr, fs, "%v", err)
+	}
+	base, path, err := splitURL(cfg.url)
+	if err != nil {
+		return usageError(stderr, fs, "%v", err)
+	}
+	if cfg.timeout <= 0 {
+		return usageError(stderr, fs, "--timeout %v: want a positive duration", cfg.timeout)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+
+	// Locally first: the provider validates the key it reads.
+	cred, err := provider.Retrieve(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "rekey check: %v\n", err)
+		return exitUsage
+	}
+
+	opts := []rekey.Option{
+		rekey.WithCredentials(credentials.Static(cred.Key)), // the key just read: the source is not read twice
+		rekey.WithRefresh(func(context.Context, credentials.Credential) (credentials.Credential, error) {
+			return credentials.Credential{}, errNoRefresh
+		}),
+		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 3, MinWait: 100 * time.Millisecond, MaxWait: time.Second}),
+		rekey.WithTimeout(cfg.timeout),
+		rekey.WithUserAgent("rekey-check"),
+	}
+	if cfg.header != "" {
+		opts = append(opts, rekey.WithHeader(cfg.header))
+	}
+	client, err := rekey.NewClient(base, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "rekey check: %v\n", err)
+		return exitUsage
+	}
+	defer client.Close()
+
+	target := redactURL(cfg.url)
+	req, err := client.NewRequest(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "rekey check: %v\n", err)
+		return exitUsage
+	}
+	resp, err := client.Do(req, nil)
+	return verdict(stdout, stderr, target, resp, err)
+}
+
+// verdict prints the outcome of the GET and returns the exit code.
+func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err error) int {
+	var apiErr *rekey.APIError
+	switch {
+	case err == nil:
+		fmt.Fprintln(stdout, "valid")
+		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, resp.Status, requestID(resp.Header.Get("X-Request-Id")))
+		return exitOK
+	case errors.Is(err, rekey.ErrInvalidAPIKey) && errors.As(err, &apiErr):
+		fmt.Fprintln(stdout, "invalid: "+serverMessage(apiErr))
+		fmt.Fprintf(stderr, "rekey check: GET %s answered %d %s%s\n", target, apiErr.StatusCode, apiErr.Code, requestID(apiErr.RequestID))
+		return exitFailed
+	case errors.Is(err, rekey.ErrMalformedKey), errors.Is(err, rekey.ErrNoCredentials), errors.Is(err, rekey.ErrInsecureRequest):
+		fmt.Fprintf(stderr, "rekey check: %v\n", err) // caught before sending
+		return exitUsage
+	case errors.As(err, &apiErr):
+		fmt.Fprintf(stderr, "rekey check: could not check the key: %v\n", err)
+		if apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
+			fmt.Fprintln(stderr, "rekey check: the key may be valid but not for this URL: try an endpoint that any valid key may GET")
+		}
+		return exitTrouble
+	}
+	fmt.Fprintf(stderr, "rekey check: could not reach %s: %v\n", target, err)
+	return exitTrouble
+}
+
+// provider returns the key source named by exactly one --key-* flag.
+func (cfg *checkConfig) provider() (credentials.Provider, error) {
+	var set []string
+	var p credentials.Provider
+	if cfg.keyEnv != "" {
+		set, p = append(set, "--key-env"), credentials.Env(cfg.keyEnv)
+	}
+	if cfg.keyFile != "" {
+		set, p = append(set, "--key-file"), credentials.File(cfg.keyFile)
+	}
+	if cfg.keyCmd != "" {
+		args := strings.Fields(cfg.keyCmd)
+		if len(args) == 0 {
+			return nil, errors.New("--key-cmd is blank: name a command, such as --key-cmd \"op read op://vault/example/key\"")
+		}
+		set, p = append(set, "--key-cmd"), credentials.Exec(args[0], args[1:]...)
+	}
+	switch len(set) {
+	case 0:
+		return nil, errors.New("no key source: pass one of --key-env NAME, --key-file PATH or --key-cmd CMD")
+	case 1:
+		return p, nil
+	}
+	return nil, fmt.Errorf("%s conflict: pass exactly one key source", strings.Join(set, " and "))
+}
+
+// splitURL splits an endpoint URL into the base URL for rekey.NewClient
+// (scheme, user information if any, host) and the path and query to GET.
+func splitURL(raw string) (base, path string, err error) {
+	if raw == "" {
+		return "", "", errors.New("--url is required, such as --url https://api.example.com/v1/me")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("--url: %v", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", "", fmt.Errorf("--url %s: want an absolute http or https URL, such as https://api.example.com/v1/me", redactURL(raw))
+	}
+	b := url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}
+	ref := url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	if ref.Path == "" {
+		ref.Path = "/"
+	}
+	return b.String(), ref.String(), nil
+}
+
+// redactURL renders raw with its scheme, host and path only: a query or
+// user information may carry a secret.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+}
+
+// serverMessage is the server's own words about the rejection.
+func serverMessage(e *rekey.APIError) string {
+	switch {
+	case e.Message != "":
+		return e.Message
+	case e.Code != "":
+		return e.Code
+	}
+	return fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+func requestID(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (request ID " + id + ")"
+}

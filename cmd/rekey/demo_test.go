@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestDemoRunsAndSummarizes(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "demo", "--duration", "1s")
+	if code != 0 {
+		t.Fatalf("demo: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"Summary after", "requests", "key rejections", "recovered by refresh and replay", "refreshes",
+		"transient retries", "failures", "lost                      0", "latency", "p50 ", "p99 ",
+		"OK: no request lost",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	// stderr is a buffer, not a terminal: plain progress lines, no \r.
+	if strings.Contains(stderr, "\r") || !strings.Contains(stderr, "requests") {
+		t.Errorf("progress on a non-terminal should be plain lines, got %q", stderr)
+	}
+}
+
+func TestDemoNeverPrintsAKey(t *testing.T) {
+	cfg, code, stop := parseDemo([]string{"--duration", "700ms", "--key-ttl", "100ms", "--revoke-every", "50ms", "--fault-rate", "0.2"}, new(bytes.Buffer), new(bytes.Buffer))
+	if stop {
+		t.Fatalf("parseDemo: exit %d", code)
+	}
+	var mu sync.Mutex
+	var keys []string
+	cfg.onKey = func(k string) { mu.Lock(); keys = append(keys, k); mu.Unlock() }
+	var stdout, stderr bytes.Buffer
+	if code := runDemo(cfg, &stdout, &stderr); code != 0 {
+		t.Errorf("demo: exit %d, want 0\n%s%s", code, stdout.String(), stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) < 3 {
+		t.Fatalf("the service issued %d keys; want several (TTL 100ms over 700ms)", len(keys))
+	}
+	assertNoKeys(t, stdout.String()+stderr.String(), keys...)
+}
+
+func TestDemoRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--duration", "0s"},
+		{"--workers", "0"},
+		{"--key-ttl", "1ms"},
+		{"--fault-rate", "1.5"},
+		{"--revoke-every", "-1s"},
+		{"extra"},
+	} {
+		code, stdout, stderr := runCmd(t, append([]string{"demo"}, args...)...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "rekey demo --help") {
+			t.Errorf("demo %v: exit %d, stdout %q, stderr %q; want 2 and a pointer to --help", args, code, stdout, stderr)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	tests := []struct {
+		p    float64
+		want time.Duration
+	}{{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}, {0.001, time.Millisecond}}
+	for _, tt := range tests {
+		if got := percentile(d, tt.p); got != tt.want {
+			t.Errorf("percentile(1..100ms, %v) = %v, want %v", tt.p, got, tt.want)
+		}
+	}
+	if got := percentile(nil, 0.5); got != 0 {
+		t.Errorf("percentile(nil) = %v, want 0", got)
+	}
+	if got := percentile([]time.Duration{7}, 0.99); got != 7 {
+		t.Errorf("percentile of one = %v, want 7", got)
+	}
+}
