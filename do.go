@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
@@ -69,8 +70,21 @@ func (c *Client) Do(req *http.Request, v any) (*http.Response, error) {
 			return resp, fmt.Errorf("rekey: decoding the response to %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
 		}
 	}
-	io.CopyN(io.Discard, resp.Body, drainLimit) //nolint:errcheck // only to reuse the connection
+	drain(resp.Body)
 	return resp, nil
+}
+
+// limited recycles the io.LimitedReader that drain needs.
+var limited = sync.Pool{New: func() any { return new(io.LimitedReader) }}
+
+// drain reads what is left of a body, up to drainLimit, so that its
+// connection can be reused.
+func drain(body io.Reader) {
+	lr := limited.Get().(*io.LimitedReader)
+	lr.R, lr.N = body, drainLimit
+	io.Copy(io.Discard, lr) //nolint:errcheck // only to reuse the connection
+	lr.R = nil
+	limited.Put(lr)
 }
 
 // ownError returns rekey's own error from inside http.Client's *url.Error,

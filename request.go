@@ -39,10 +39,11 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 	if err != nil {
 		return nil, fmt.Errorf("rekey: request body for %s %s: %w", method, apierr.RequestURL(u), err)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), r)
+	req, err := http.NewRequestWithContext(ctx, method, "", r) // u is set below: no second parse
 	if err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
+	req.URL, req.Host = u, strings.TrimSuffix(u.Host, ":")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if r != nil {
@@ -61,6 +62,11 @@ func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
 // resolve resolves path against the base URL and checks that the result
 // stays on the base URL's scheme and host.
 func (c *Client) resolve(path string) (*url.URL, error) {
+	if plainPath(path) && c.baseURL.RawPath == "" {
+		u := *c.baseURL // the common case, without parsing and resolving
+		u.Path += path
+		return &u, nil
+	}
 	ref, err := url.Parse(path)
 	if err != nil {
 		return nil, fmt.Errorf("rekey: request path: %w", err)
@@ -71,6 +77,25 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 			apierr.RequestURL(u), c.baseURL)
 	}
 	return u, nil
+}
+
+// plainPath reports whether path is a relative path whose resolution is
+// simply appending it to the base URL's path: no scheme, query, fragment,
+// escapes, dot segments or leading slash.
+func plainPath(path string) bool {
+	if path == "" || path[0] == '/' || path == "." || path == ".." ||
+		strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../") ||
+		strings.Contains(path, "/./") || strings.Contains(path, "/../") ||
+		strings.HasSuffix(path, "/.") || strings.HasSuffix(path, "/..") {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == ':' || c == '?' || c == '#' || c == '%' || c == '\\' || c <= ' ' || c >= 0x7f:
+			return false
+		}
+	}
+	return true
 }
 
 // bodyReader turns NewRequest's body argument into a reader for which

@@ -19,8 +19,9 @@ import (
 
 // Retry is an http.RoundTripper that retries transient failures (connection
 // errors and the responses 429, 502, 503, 504) with jittered exponential
-// backoff, honouring Retry-After, as its [RetryPolicy] says. It runs the
-// retry loop of github.com/hashicorp/go-retryablehttp with rekey's own
+// backoff, honouring Retry-After, as its [RetryPolicy] says. The first
+// attempt goes straight to Base; after the first wait, the retries run in
+// the retry loop of github.com/hashicorp/go-retryablehttp with rekey's own
 // policy, backoff and error handling, and with that library's logging off
 // (it prints URLs, whose query may carry a key).
 //
@@ -108,31 +109,57 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !r.Policy.repeatable(req) {
 		return r.base().RoundTrip(req)
 	}
+	// The first attempt goes straight to Base, so that a request that
+	// succeeds costs nothing more than Base does.
+	resp, err := r.base().RoundTrip(req)
+	if !r.Policy.retry(req.Context(), resp, err) {
+		return resp, err
+	}
+	return r.retry(req, resp, err)
+}
 
+// retry waits after the failed first attempt, then hands the remaining
+// attempts to go-retryablehttp. Their bodies come from req.GetBody.
+func (r *Retry) retry(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
 	s := r.pool.Get().(*retrier)
 	defer r.put(s)
-	s.req = req
+	s.req, s.lastErr = req, err
+	wait := s.backoff(0, 0, 0, resp)
+	if resp != nil {
+		drain(resp.Body)
+	}
+	timer := time.NewTimer(wait)
+	select {
+	case <-req.Context().Done():
+		timer.Stop()
+		return nil, req.Context().Err()
+	case <-timer.C:
+	}
+	s.done = 1
+
 	out := new(http.Request) // go-retryablehttp sets Body on the request it sends
 	*out = *req
 	rreq := &retryablehttp.Request{Request: out}
 	if req.Body != nil && req.Body != http.NoBody {
-		s.body = req.Body
 		if err := rreq.SetBody(s.readBody); err != nil {
-			req.Body.Close()
 			return nil, err
 		}
 		s.armed = true
 		out.GetBody, out.ContentLength = req.GetBody, req.ContentLength // SetBody changed them
 	}
-	s.client.RetryMax = r.Policy.attempts() - 1
-	resp, err := s.client.Do(rreq)
-	if s.body != nil && !s.sent {
-		s.body.Close() // never handed to Base
-	}
+	s.client.RetryMax = r.Policy.attempts() - 2
+	resp, err = s.client.Do(rreq)
 	if err != nil {
 		return nil, err // a response returned with an error is already closed
 	}
 	return resp, nil
+}
+
+// drain reads a little of a body, so that its connection can be reused, and
+// closes it.
+func drain(body io.ReadCloser) {
+	io.CopyN(io.Discard, body, 4<<10) //nolint:errcheck // only to reuse the connection
+	body.Close()
 }
 
 // CloseIdleConnections closes idle connections of Base, if it can.
@@ -174,9 +201,8 @@ func (o roundTripOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 type retrier struct {
 	r        *Retry
 	req      *http.Request // as given to RoundTrip
-	body     io.ReadCloser // req.Body, sent on the first attempt
+	done     int           // attempts made before go-retryablehttp's loop
 	armed    bool          // SetBody has probed readBody
-	sent     bool          // body has been handed out
 	lastErr  error
 	client   retryablehttp.Client
 	readBody retryablehttp.ReaderFunc
@@ -194,20 +220,16 @@ func (r *Retry) newRetrier() *retrier {
 }
 
 func (r *Retry) put(s *retrier) {
-	s.req, s.body, s.lastErr = nil, nil, nil
-	s.armed, s.sent = false, false
+	s.req, s.lastErr = nil, nil
+	s.done, s.armed = 0, false
 	r.pool.Put(s)
 }
 
-// nextBody gives go-retryablehttp the body for an attempt: the request's own
-// body first, then a fresh copy from GetBody for each retry.
+// nextBody gives go-retryablehttp the body for a retry: a fresh copy from
+// GetBody (the first attempt used the request's own body).
 func (s *retrier) nextBody() (io.Reader, error) {
-	switch {
-	case !s.armed:
+	if !s.armed {
 		return http.NoBody, nil // SetBody's probe for a length
-	case !s.sent:
-		s.sent = true
-		return s.body, nil
 	}
 	return s.req.GetBody()
 }
@@ -219,11 +241,12 @@ func (s *retrier) check(ctx context.Context, resp *http.Response, err error) (bo
 }
 
 func (s *retrier) backoff(_, _ time.Duration, i int, resp *http.Response) time.Duration {
-	d := s.r.Policy.wait(i+1, resp)
+	n := s.done + i + 1 // the attempt that failed
+	d := s.r.Policy.wait(n, resp)
 	if s.r.OnRetry != nil {
 		ev := RetryEvent{
 			Method: s.req.Method, URL: apierr.RequestURL(s.req.URL),
-			Attempt: i + 1, Wait: d, Err: s.lastErr,
+			Attempt: n, Wait: d, Err: s.lastErr,
 		}
 		if resp != nil {
 			ev.StatusCode = resp.StatusCode
@@ -236,6 +259,7 @@ func (s *retrier) backoff(_, _ time.Duration, i int, resp *http.Response) time.D
 // giveUp is go-retryablehttp's ErrorHandler: it runs for every request that
 // did not succeed.
 func (s *retrier) giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	attempts += s.done
 	err = unwrapURLError(err)
 	if resp != nil {
 		if err == nil { // retries ran out on a retried status
