@@ -108,8 +108,10 @@ func TestExec(t *testing.T) {
 		p:    func(*testing.T) *ExecProvider { return printHelper(`{"key": "`+execSecret+`"}`, "", 0) },
 		want: Credential{Key: execSecret},
 	}, {
-		name:    "non-zero exit reports status and sanitized stderr, not stdout",
-		p:       func(*testing.T) *ExecProvider { return printHelper(execSecret, "\x1b[31merror:\x1b[0m not logged in\r\n\trun `vault login`\a\n", 3) },
+		name: "non-zero exit reports status and sanitized stderr, not stdout",
+		p: func(*testing.T) *ExecProvider {
+			return printHelper(execSecret, "\x1b[31merror:\x1b[0m not logged in\r\n\trun `vault login`\a\n", 3)
+		},
 		wantMsg: []string{`exited with status 3: error: not logged in run ` + "`vault login`"},
 		wantNot: []string{execSecret, "\x1b", "\a", "\n"},
 	}, {
@@ -127,8 +129,10 @@ func TestExec(t *testing.T) {
 		wantIs:  []error{ErrNoCredentials},
 		wantMsg: []string{`printed no key (stderr: session expired, log in again)`},
 	}, {
-		name:    "malformed JSON names the problem, not the content",
-		p:       func(*testing.T) *ExecProvider { return printHelper(`{"key": "`+execSecret+`", "expires_at": 12`, "", 0) },
+		name: "malformed JSON names the problem, not the content",
+		p: func(*testing.T) *ExecProvider {
+			return printHelper(`{"key": "`+execSecret+`", "expires_at": 12`, "", 0)
+		},
 		wantMsg: []string{"printed malformed JSON: the JSON object is cut short"},
 		wantNot: []string{execSecret},
 	}, {
