@@ -103,10 +103,7 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 
 	opts := []rekeytest.Option{
 		rekeytest.WithKeyTTL(cfg.keyTTL),
-		rekeytest.WithFaults(rekeytest.Faults{
-			UnavailableRate: cfg.faultRate / 2,
-			DropRate:        cfg.faultRate / 2,
-		}),
+		rekeytest.WithFaults(faultsFor(cfg.faultRate)),
 	}
 	if cfg.seed != 0 {
 		opts = append(opts, rekeytest.WithSeed(cfg.seed))
@@ -130,8 +127,9 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 	defer client.Close()
 
 	fmt.Fprintf(stdout, "rekey demo: %d workers for %v against an embedded API at %s\n", cfg.workers, cfg.duration, srv.URL)
-	fmt.Fprintf(stdout, "  keys live %s, one revoked about every %s; %s of answers fail transiently\n\n",
-		orNever(cfg.keyTTL), orNever(cfg.revokeEvery), percent(cfg.faultRate))
+	fmt.Fprintf(stdout, "  %s; %s; %s of answers fail transiently\n\n",
+		describe(cfg.keyTTL, "keys never expire", "keys live "), describe(cfg.revokeEvery, "no random revocations", "one revoked about every "),
+		percent(cfg.faultRate))
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
@@ -168,6 +166,14 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// faultsFor splits rate between dropped connections and 503s, half each.
+// rekeytest draws a drop first and a 503 only for requests not dropped, so
+// the 503 rate is scaled up to make the total come out at rate.
+func faultsFor(rate float64) rekeytest.Faults {
+	drop := rate / 2
+	return rekeytest.Faults{DropRate: drop, UnavailableRate: drop / (1 - drop)}
 }
 
 // keyLog is the demo's refresh hook: it mints keys from the service and
@@ -266,12 +272,12 @@ func work(ctx context.Context, c *rekey.Client, id int, st *demoStats) workerRes
 	return res
 }
 
-// orNever renders d, or "forever" for zero.
-func orNever(d time.Duration) string {
+// describe renders prefix and d, or none when d is zero.
+func describe(d time.Duration, none, prefix string) string {
 	if d == 0 {
-		return "forever"
+		return none
 	}
-	return d.String()
+	return prefix + d.String()
 }
 
 func percent(f float64) string {

@@ -55,11 +55,12 @@ func (s *demoStats) recovered() int64 {
 	return s.replayed.Load() - s.replayRejected.Load()
 }
 
-// line is the progress line: elapsed time and the live counts.
+// line is the progress line: elapsed time and the live counts, short
+// enough for an 80-column terminal.
 func (s *demoStats) line(elapsed, total time.Duration) string {
 	elapsed = min(elapsed, total)
-	return fmt.Sprintf("%4.1fs/%v  %d requests  %d key rejections, %d recovered  %d refreshes  %d retries  %d failed",
-		elapsed.Seconds(), total, s.requests.Load(), s.rejections.Load(), s.recovered(),
+	return fmt.Sprintf("%4.1fs  %d req  rejected %d  recovered %d  refreshes %d  retries %d  failed %d",
+		elapsed.Seconds(), s.requests.Load(), s.rejections.Load(), s.recovered(),
 		s.refreshes.Load(), s.retries.Load(), s.failed.Load())
 }
 
