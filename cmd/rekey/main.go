@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	rekey demo  [--duration 4s] [--workers 16] [--key-ttl 400ms] [--fault-rate 0.05]
+//	rekey demo  [--duration 4s] [--workers 16] [--key-ttl 400ms] [--revoke-every 250ms] [--fault-rate 0.05] [--seed N]
 //	rekey check --url URL (--key-env NAME | --key-file PATH | --key-cmd CMD) [--header NAME]
 //
 // # rekey demo
