@@ -123,13 +123,13 @@ func (p *ExecProvider) Retrieve(ctx context.Context) (Credential, error) {
 	switch {
 	case stdout.Full():
 		return Credential{}, fmt.Errorf("credentials: command %q printed more than %d KiB on standard output and was stopped: it should print only the key", p.name, maxExecOutput>>10)
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		// Exited with status 0 (a lingering grandchild held the pipes at
+		// worst): what it printed is its answer, even if ctx ended since.
 	case ctx.Err() != nil:
 		return Credential{}, fmt.Errorf("credentials: command %q stopped before printing a key%s: %w", p.name, note(), ctx.Err())
 	case errors.Is(runCtx.Err(), context.DeadlineExceeded):
 		return Credential{}, fmt.Errorf("credentials: command %q timed out after %v%s: %w", p.name, timeout, note(), context.DeadlineExceeded)
-	case err == nil, errors.Is(err, exec.ErrWaitDelay):
-		// Exited with status 0 (a lingering grandchild held the pipes at
-		// worst): what it printed is its answer.
 	default:
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

@@ -16,8 +16,10 @@ const tokenExpiryDelta = 10 * time.Second
 
 // FromTokenSource returns a Provider whose keys are the access tokens of
 // ts: Retrieve returns Credential{Key: tok.AccessToken, Expiry: tok.Expiry}
-// for the token ts gives, checked with [Validate]. Any TokenSource works,
-// including the caching ones from oauth2.Config.TokenSource,
+// for the token ts gives, checked with [Validate]. It keeps that token and
+// returns it again until ten seconds before its Expiry (forever if it has
+// none), as oauth2's own cache does, then asks ts again. Any TokenSource
+// works, including the caching ones from oauth2.Config.TokenSource,
 // clientcredentials.Config.TokenSource and oauth2.ReuseTokenSource.
 //
 // The Provider also implements [Refresher], and its Refresh really replaces
