@@ -27,11 +27,14 @@ func TestFleetMintsOneKeyPerRotation(t *testing.T) {
 	}
 
 	const rotations = 3
-	for range rotations {
+	for i := 1; i <= rotations; i++ {
 		before := srv.Stats().Accepted
 		srv.RotateAll()
-		waitAccepted(t, srv, before+50) // the fleet is working again
+		waitAccepted(t, srv, before+50) // the fleet is working again, on a new key
 		time.Sleep(100 * time.Millisecond)
+		if n := srv.Stats().KeysIssued; n != int64(1+i) {
+			t.Fatalf("after rotation %d: %d keys minted in all, want %d", i, n, 1+i)
+		}
 	}
 	var ok int64
 	for _, w := range ws {
