@@ -29,6 +29,9 @@
 //
 // or in a bare transport: &transport.Transport{Credentials: store}.
 //
+// Give the refresh hook to New only, not also to rekey.WithRefresh or
+// Transport.Refresh: those call it directly, bypassing the coordination.
+//
 // The key stored in Redis is a secret at rest: protect the Redis instance
 // (authentication, TLS, network access) as you would the key. redisstore
 // does not encrypt it.
