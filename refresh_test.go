@@ -3,9 +3,11 @@ package rekey_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,4 +209,50 @@ func TestClientWithoutExpiryStartsNoGoroutines(t *testing.T) {
 	c.Close()
 	api.CloseClientConnections()
 	waitForGoroutines(t, baseline)
+}
+
+// TestCacheCloseWaitsForTheRefreshItStops specifies credentials.Cache.Close
+// ("stops background refreshes and waits for them to return"): when Close
+// returns, the refresh it cancelled has finished, OnRefresh included, and no
+// goroutine of the Cache runs. It fails today: the background goroutine's
+// wait (replace) returns on the Cache's own cancellation, before the
+// singleflight goroutine running the refresh has finished, so Close returns
+// while that goroutine is still in the hook and calls OnRefresh later.
+// Skipped until the Cache is fixed; set REKEY_KNOWN_BUGS=1 to run it.
+func TestCacheCloseWaitsForTheRefreshItStops(t *testing.T) {
+	if os.Getenv("REKEY_KNOWN_BUGS") == "" {
+		t.Skip("known bug in credentials.Cache.Close; set REKEY_KNOWN_BUGS=1 to run")
+	}
+	started := make(chan struct{})
+	var notified atomic.Bool
+	c := &credentials.Cache{
+		Refresh: func(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
+			if rejected.Key == "" {
+				return credentials.Credential{Key: clientKey1, Expiry: time.Now().Add(time.Second)}, nil
+			}
+			close(started)
+			<-ctx.Done() // honours cancellation
+			return credentials.Credential{}, ctx.Err()
+		},
+		ExpiryWindow:    2 * time.Hour, // every Retrieve is within the window
+		RefreshAttempts: 1,
+		OnRefresh: func(ev credentials.RefreshEvent) {
+			if ev.Phase == credentials.RefreshFailed {
+				time.Sleep(50 * time.Millisecond) // a slow metrics call
+				notified.Store(true)
+			}
+		},
+	}
+	c.Retrieve(context.Background()) // first key
+	time.Sleep(600 * time.Millisecond)
+	c.Retrieve(context.Background()) // starts the background refresh
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no background refresh")
+	}
+	c.Close()
+	if !notified.Load() {
+		t.Error("Close returned before the refresh it stopped had finished (OnRefresh still to come)")
+	}
 }
