@@ -3,7 +3,6 @@ package rekey_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -214,15 +213,10 @@ func TestClientWithoutExpiryStartsNoGoroutines(t *testing.T) {
 // TestCacheCloseWaitsForTheRefreshItStops specifies credentials.Cache.Close
 // ("stops background refreshes and waits for them to return"): when Close
 // returns, the refresh it cancelled has finished, OnRefresh included, and no
-// goroutine of the Cache runs. It fails today: the background goroutine's
-// wait (replace) returns on the Cache's own cancellation, before the
-// singleflight goroutine running the refresh has finished, so Close returns
-// while that goroutine is still in the hook and calls OnRefresh later.
-// Skipped until the Cache is fixed; set REKEY_KNOWN_BUGS=1 to run it.
+// goroutine of the Cache runs. (It once failed: the background goroutine's
+// wait returned on the Cache's own cancellation while the singleflight
+// goroutine running the refresh was still in the hook.)
 func TestCacheCloseWaitsForTheRefreshItStops(t *testing.T) {
-	if os.Getenv("REKEY_KNOWN_BUGS") == "" {
-		t.Skip("known bug in credentials.Cache.Close; set REKEY_KNOWN_BUGS=1 to run")
-	}
 	started := make(chan struct{})
 	var notified atomic.Bool
 	c := &credentials.Cache{

@@ -91,7 +91,9 @@ type Cache struct {
 	lifeOnce sync.Once
 	life     context.Context // cancelled by Close
 	stop     context.CancelFunc
-	bg       sync.WaitGroup
+	mu       sync.Mutex     // guards closed and bg.Add against Close
+	closed   bool
+	bg       sync.WaitGroup // refreshes and background goroutines under way
 }
 
 // entry is one stored credential. It is immutable but for refreshing.
@@ -164,10 +166,25 @@ func (c *Cache) Invalidate(ctx context.Context, rejected Credential) (Credential
 // refreshes fail with [ErrCacheClosed]; a credential already held is still
 // returned by Retrieve until it expires. Close is idempotent.
 func (c *Cache) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.lifetime()
 	c.stop()
 	c.bg.Wait()
 	return nil
+}
+
+// track registers a refresh or background goroutine, so that Close waits
+// for it; it reports false once the Cache is closed.
+func (c *Cache) track() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.bg.Add(1)
+	return true
 }
 
 // replace runs (or joins) the one refresh that replaces old (nil: none yet)
@@ -198,10 +215,10 @@ func (c *Cache) refreshAhead(e *entry) {
 		return
 	}
 	life := c.lifetime()
-	if life.Err() != nil {
+	if !c.track() {
+		e.refreshing.Store(false)
 		return
 	}
-	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
 		defer e.refreshing.Store(false)
@@ -225,9 +242,10 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 		return nil, f.err
 	}
 	life := c.lifetime()
-	if life.Err() != nil {
+	if !c.track() {
 		return nil, ErrCacheClosed
 	}
+	defer c.bg.Done() // Close waits for this refresh, OnRefresh included
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.refreshTimeout())
 	defer cancel()
 	defer context.AfterFunc(life, cancel)()
