@@ -149,8 +149,9 @@ func transient(err error) bool {
 		return false
 	}
 	var apiErr *apierr.APIError
-	if errors.As(err, &apiErr) {
-		return false
+	var credErr *CredentialError
+	if errors.As(err, &apiErr) || errors.As(err, &credErr) {
+		return false // the credential layer has already retried what it could
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {

@@ -40,7 +40,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	cred, err := t.cache.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rekey: no API key for %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
+		return nil, credentialError(req.Method, apierr.RequestURL(req.URL), err)
 	}
 	bodyClosed = true
 	resp, err := t.base().RoundTrip(t.authorize(req, cred.Key, req.Body))
