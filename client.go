@@ -2,13 +2,13 @@ package rekey
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/netaddr"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -157,7 +157,7 @@ func parseBaseURL(baseURL string, insecure bool) (*url.URL, error) {
 		return nil, fmt.Errorf("rekey: base URL for host %s must not contain user information: pass the key with WithCredentials", u.Host)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return nil, fmt.Errorf("rekey: base URL %s must not have a query or fragment", (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String())
-	case u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !insecure && !netaddr.IsLoopback(u.Hostname()):
 		return nil, fmt.Errorf("%w: base URL %s is plain http to a host that is not loopback: use https, or pass rekey.WithInsecureHTTP() for a trusted network", ErrInsecureRequest, u)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
@@ -167,16 +167,6 @@ func parseBaseURL(baseURL string, insecure bool) (*url.URL, error) {
 		}
 	}
 	return u, nil
-}
-
-// isLoopback reports whether host is localhost (or under it) or a loopback IP.
-func isLoopback(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // BaseURL returns a copy of the URL that request paths are resolved against.

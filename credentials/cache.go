@@ -91,7 +91,7 @@ type Cache struct {
 	lifeOnce sync.Once
 	life     context.Context // cancelled by Close
 	stop     context.CancelFunc
-	mu       sync.Mutex     // guards closed and bg.Add against Close
+	mu       sync.Mutex // guards closed and bg.Add against Close
 	closed   bool
 	bg       sync.WaitGroup // refreshes and background goroutines under way
 }

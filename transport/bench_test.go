@@ -89,3 +89,10 @@ func BenchmarkTransportParallel(b *testing.B) {
 		run(b, &oauth2.Transport{Base: newMemoryBase(), Source: src})
 	})
 }
+
+// BenchmarkTransportHosts is the happy path with a host allow-list, as
+// rekey.Client always sets one: the check must not allocate.
+func BenchmarkTransportHosts(b *testing.B) {
+	key := "rk_live_" + strings.Repeat("k", 32)
+	runTransport(b, &transport.Transport{Base: newMemoryBase(), Credentials: credentials.Static(key), Hosts: []string{"api.example.com:443"}})
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
+	"github.com/rekeyhq/rekey/internal/netaddr"
 )
 
 // DefaultMaxErrorBody is how much of a rejection's body the Transport reads
@@ -101,11 +102,15 @@ type Transport struct {
 	setupErr error  // a configuration error reported by every request
 	header   string // canonical Header
 	scheme   string // resolved Scheme, "" for none
+	hosts    []netaddr.HostPattern
 	auth     atomic.Pointer[authValue]
 }
 
 // setup resolves the configuration once.
 func (t *Transport) setup() {
+	for _, h := range t.Hosts {
+		t.hosts = append(t.hosts, netaddr.ParseHostPattern(h))
+	}
 	t.header = textproto.CanonicalMIMEHeaderKey(t.Header)
 	if t.header == "" {
 		t.header = "Authorization"
