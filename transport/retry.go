@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -89,6 +90,10 @@ type RetryError struct {
 // Error says how many attempts were made, and why the last one failed.
 func (e *RetryError) Error() string {
 	cause := strings.TrimPrefix(e.Err.Error(), "rekey: ")
+	if errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF) {
+		// net/http's bare EOF for a dropped connection says little by itself.
+		cause = "the server closed the connection without a response (" + cause + ")"
+	}
 	n := strconv.Itoa(e.Attempts)
 	if _, ok := e.Err.(*apierr.APIError); ok {
 		return "rekey: gave up after " + n + " attempts: " + cause // the cause names the request

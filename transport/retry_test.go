@@ -315,6 +315,9 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 	if !strings.Contains(err.Error(), "GET http://"+ln.Addr().String()+"/things failed after 4 attempts: ") {
 		t.Errorf("error %q does not name the request and the attempts", err)
 	}
+	if !strings.Contains(err.Error(), "the server closed the connection without a response (") {
+		t.Errorf("error %q does not explain the dropped connection", err)
+	}
 	if len(events) != 3 || events[0].Err == nil || events[0].StatusCode != 0 {
 		t.Errorf("retry events = %+v, want 3 for connection errors", events)
 	}
