@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -41,5 +42,16 @@ func TestCredentialFailureIsNotRetriedByTheRetryLayer(t *testing.T) {
 	}
 	if srv.requests.Load() != 0 {
 		t.Errorf("%d requests sent without a key", srv.requests.Load())
+	}
+}
+
+func TestRetryErrorExplainsABareEOF(t *testing.T) {
+	err := &transport.RetryError{Method: "GET", URL: "https://api.example.com/v1", Attempts: 3, Err: io.ErrUnexpectedEOF}
+	want := "rekey: GET https://api.example.com/v1 failed after 3 attempts: the server closed the connection without a response (unexpected EOF)"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Error("errors.Is(err, io.ErrUnexpectedEOF) = false")
 	}
 }

@@ -315,10 +315,10 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 	if !strings.Contains(err.Error(), "GET http://"+ln.Addr().String()+"/things failed after 4 attempts: ") {
 		t.Errorf("error %q does not name the request and the attempts", err)
 	}
-	// net/http reports the hang-up as a bare EOF (which Retry explains) or
-	// as "server closed idle connection"; either way the error must say so.
-	if msg := err.Error(); !strings.Contains(msg, "the server closed the connection without a response (") && !strings.Contains(msg, "server closed idle connection") {
-		t.Errorf("error %q does not explain the dropped connection", err)
+	// net/http reports the hang-up as a reset, as "server closed idle
+	// connection", or as a bare EOF, which alone says nothing: Retry explains it.
+	if errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "the server closed the connection without a response (EOF)") {
+		t.Errorf("error %q does not explain the bare EOF", err)
 	}
 	if len(events) != 3 || events[0].Err == nil || events[0].StatusCode != 0 {
 		t.Errorf("retry events = %+v, want 3 for connection errors", events)
