@@ -20,6 +20,7 @@ const (
 	ReasonExpired                       // it has expired
 )
 
+// String names the reason: "initial", "rejected", "expiring" or "expired".
 func (r RefreshReason) String() string {
 	switch r {
 	case ReasonInitial:
@@ -44,6 +45,7 @@ const (
 	RefreshFailed
 )
 
+// String names the phase: "started", "succeeded" or "failed".
 func (p RefreshPhase) String() string {
 	switch p {
 	case RefreshStarted:

@@ -22,6 +22,7 @@ const (
 	EventReplayRejected
 )
 
+// String describes the kind, e.g. "key rejected".
 func (k EventKind) String() string {
 	switch k {
 	case EventKeyRejected:
