@@ -1,11 +1,10 @@
 package transport
 
 import (
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 
-	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
@@ -26,7 +25,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, t.setupErr
 	}
 	if req.URL == nil {
-		return nil, fmt.Errorf("rekey: request has no URL")
+		return nil, errors.New("rekey: request has no URL")
 	}
 	inject, err := t.guard(req)
 	if err != nil {
@@ -216,5 +215,3 @@ func (p *peeker) restored() io.ReadCloser {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
-
-var _ credentials.Provider = (*credentials.Cache)(nil)
