@@ -38,9 +38,6 @@ type Client struct {
 	baseURL         *url.URL
 	userAgent       string
 	idempotencyKeys bool
-	keyHeader       string // canonical header carrying the key; "" when in the query
-	keyScheme       string // prefix before the key in keyHeader, "" for none
-	keyQuery        string
 
 	http      *http.Client
 	auth      *transport.Transport
@@ -77,7 +74,6 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		baseURL:         base,
 		userAgent:       s.userAgent,
 		idempotencyKeys: s.idempotencyKeys,
-		keyQuery:        s.query,
 	}
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
@@ -126,19 +122,6 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		}
 	}
 
-	if c.keyQuery == "" {
-		c.keyHeader = http.CanonicalHeaderKey(s.header)
-		switch {
-		case c.keyHeader == "":
-			c.keyHeader = "Authorization"
-			if s.scheme == "" {
-				c.keyScheme = "Bearer"
-			}
-		case s.scheme == transport.NoScheme:
-		default:
-			c.keyScheme = s.scheme
-		}
-	}
 	return c, nil
 }
 

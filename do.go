@@ -7,10 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 
-	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 	"github.com/rekeyhq/rekey/transport"
 )
@@ -57,7 +55,7 @@ func (c *Client) Do(req *http.Request, v any) (*http.Response, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, c.statusError(req, resp)
+		return resp, apierr.FromResponse(req, resp, maxErrorBody)
 	}
 	switch v := v.(type) {
 	case nil:
@@ -96,43 +94,11 @@ func ownError(err error) error {
 	}
 	var apiErr *APIError
 	var retryErr *RetryError
+	var credErr *transport.CredentialError // no key: ErrNoCredentials, ErrMalformedKey, ...
 	switch {
-	case errors.As(ue.Err, &apiErr), errors.As(ue.Err, &retryErr),
-		errors.Is(ue.Err, ErrInsecureRequest), errors.Is(ue.Err, ErrNoCredentials), errors.Is(ue.Err, ErrMalformedKey),
-		strings.HasPrefix(ue.Err.Error(), "rekey: "): // the transport's errors name the request
-		return ue.Err
+	case errors.As(ue.Err, &apiErr), errors.As(ue.Err, &retryErr), errors.As(ue.Err, &credErr),
+		errors.Is(ue.Err, ErrInsecureRequest):
+		return ue.Err // it already names the request
 	}
 	return err
-}
-
-// statusError decodes a non-2xx response into an *APIError.
-func (c *Client) statusError(req *http.Request, resp *http.Response) *APIError {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := apierr.Decode(resp.StatusCode, resp.Header, body)
-	e.Method = req.Method
-	e.URL = apierr.RequestURL(req.URL)
-	e.Scrub(c.sentKey(resp.Request))
-	return e
-}
-
-// sentKey returns the key that sent carried, so that an error can be
-// scrubbed of it if the server echoed it back.
-func (c *Client) sentKey(sent *http.Request) string {
-	if sent == nil {
-		return ""
-	}
-	if c.keyQuery != "" {
-		if sent.URL == nil {
-			return ""
-		}
-		return sent.URL.Query().Get(c.keyQuery)
-	}
-	v := sent.Header.Get(c.keyHeader)
-	if c.keyScheme != "" {
-		v = strings.TrimPrefix(v, c.keyScheme+" ")
-	}
-	if len(v) < credentials.MinKeyLength {
-		return "" // not a key; scrubbing it would garble the message
-	}
-	return v
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
-	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
@@ -168,18 +166,9 @@ func drain(body io.ReadCloser) {
 }
 
 // CloseIdleConnections closes idle connections of Base, if it can.
-func (r *Retry) CloseIdleConnections() {
-	if c, ok := r.base().(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (r *Retry) CloseIdleConnections() { closeIdle(r.base()) }
 
-func (r *Retry) base() http.RoundTripper {
-	if r.Base != nil {
-		return r.Base
-	}
-	return http.DefaultTransport
-}
+func (r *Retry) base() http.RoundTripper { return orDefault(r.Base) }
 
 func (r *Retry) setup() {
 	r.inner = &http.Client{
@@ -268,7 +257,7 @@ func (s *retrier) giveUp(resp *http.Response, err error, attempts int) (*http.Re
 	err = unwrapURLError(err)
 	if resp != nil {
 		if err == nil { // retries ran out on a retried status
-			err = statusError(s.req, resp)
+			err = apierr.FromResponse(s.req, resp, DefaultMaxErrorBody)
 		} else {
 			resp.Body.Close()
 		}
@@ -277,52 +266,6 @@ func (s *retrier) giveUp(resp *http.Response, err error, attempts int) (*http.Re
 		return nil, err
 	}
 	return nil, &RetryError{Method: s.req.Method, URL: apierr.RequestURL(s.req.URL), Attempts: attempts, Err: err}
-}
-
-// statusError decodes resp into an *APIError and closes its body.
-func statusError(req *http.Request, resp *http.Response) *apierr.APIError {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, DefaultMaxErrorBody))
-	resp.Body.Close()
-	e := apierr.Decode(resp.StatusCode, resp.Header, body)
-	e.Method = req.Method
-	e.URL = apierr.RequestURL(req.URL)
-	scrubSent(e, req, resp.Request)
-	return e
-}
-
-// scrubSent removes from e every header or query value that the layers below
-// added to req before sending it as sent: that is where the key went.
-func scrubSent(e *apierr.APIError, req, sent *http.Request) {
-	if sent == nil || sent == req {
-		return
-	}
-	for name, vv := range sent.Header {
-		if slices.Equal(req.Header[name], vv) {
-			continue
-		}
-		for _, v := range vv {
-			scrubValue(e, v)
-		}
-	}
-	if sent.URL != nil && req.URL != nil && sent.URL.RawQuery != req.URL.RawQuery {
-		orig := req.URL.Query()
-		for name, vv := range sent.URL.Query() {
-			if !slices.Equal(orig[name], vv) {
-				for _, v := range vv {
-					scrubValue(e, v)
-				}
-			}
-		}
-	}
-}
-
-func scrubValue(e *apierr.APIError, v string) {
-	if _, after, ok := strings.Cut(v, " "); ok {
-		v = after // "Bearer <key>"
-	}
-	if len(v) >= credentials.MinKeyLength {
-		e.Scrub(v)
-	}
 }
 
 // unwrapURLError removes the *url.Error that go-retryablehttp's inner

@@ -148,17 +148,24 @@ func (t *Transport) Close() error {
 }
 
 // CloseIdleConnections closes idle connections of Base, if it can.
-func (t *Transport) CloseIdleConnections() {
-	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (t *Transport) CloseIdleConnections() { closeIdle(t.base()) }
 
-func (t *Transport) base() http.RoundTripper {
-	if t.Base != nil {
-		return t.Base
+func (t *Transport) base() http.RoundTripper { return orDefault(t.Base) }
+
+// orDefault returns rt, or http.DefaultTransport if rt is nil: what a nil
+// Base means for every RoundTripper in this package.
+func orDefault(rt http.RoundTripper) http.RoundTripper {
+	if rt != nil {
+		return rt
 	}
 	return http.DefaultTransport
+}
+
+// closeIdle closes rt's idle connections, if it has a way to.
+func closeIdle(rt http.RoundTripper) {
+	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // String describes the transport without printing a key.
@@ -170,7 +177,7 @@ func (t *Transport) String() string {
 // fields, some of which hold the current key.
 func (t *Transport) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
 
-// apiError builds the *APIError for a rejection of req with the given key.
+// rejection builds the *APIError for a rejection of req sent with key.
 func rejection(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
 	e := apierr.Decode(resp.StatusCode, resp.Header, body)
 	e.InvalidKey = true

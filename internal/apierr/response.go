@@ -1,0 +1,58 @@
+package apierr
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/rekeyhq/rekey/credentials"
+)
+
+// FromResponse builds the APIError for a non-2xx response to req: it reads at
+// most limit bytes of resp's body, closes it, decodes it, and scrubs from the
+// result every header or query value that the layers below req added to the
+// request they actually sent (resp.Request), which is where the key went.
+func FromResponse(req *http.Request, resp *http.Response, limit int64) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+	resp.Body.Close()
+	e := Decode(resp.StatusCode, resp.Header, body)
+	e.Method = req.Method
+	e.URL = RequestURL(req.URL)
+	e.scrubAdded(req, resp.Request)
+	return e
+}
+
+// scrubAdded removes from e the values sent carries that req does not.
+func (e *APIError) scrubAdded(req, sent *http.Request) {
+	if sent == nil || sent == req {
+		return
+	}
+	for name, vv := range sent.Header {
+		if slices.Equal(req.Header[name], vv) {
+			continue
+		}
+		for _, v := range vv {
+			e.scrubValue(v)
+		}
+	}
+	if sent.URL != nil && req.URL != nil && sent.URL.RawQuery != req.URL.RawQuery {
+		orig := req.URL.Query()
+		for name, vv := range sent.URL.Query() {
+			if !slices.Equal(orig[name], vv) {
+				for _, v := range vv {
+					e.scrubValue(v)
+				}
+			}
+		}
+	}
+}
+
+func (e *APIError) scrubValue(v string) {
+	if _, after, ok := strings.Cut(v, " "); ok {
+		v = after // "Bearer <key>"
+	}
+	if len(v) >= credentials.MinKeyLength {
+		e.Scrub(v)
+	}
+}
