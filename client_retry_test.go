@@ -100,8 +100,10 @@ func TestClientHonoursRetryAfter(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("Do = %v, %v", resp, err)
 	}
-	if elapsed < time.Second || elapsed > 3*time.Second {
-		t.Errorf("took %v, want about a second", elapsed)
+	// At least the second asked for; how much longer depends on the
+	// machine, and the scheduled wait below is exactly what was asked.
+	if elapsed < time.Second {
+		t.Errorf("took %v, want at least the second Retry-After asked for", elapsed)
 	}
 	if len(waits) != 1 || waits[0] != time.Second {
 		t.Errorf("waits = %v, want [1s]", waits)
@@ -112,11 +114,14 @@ func TestClientRetryAfterOverTheCapIsNotWaited(t *testing.T) {
 	api := newFakeAPI(t, clientKey1)
 	api.enqueue(429)
 	api.header.Set("Retry-After", "3600")
-	c := newTestClient(t, api, rekey.WithCredentials(credentials.Static(clientKey1)))
-	start := time.Now()
+	var retries atomic.Int64
+	c := newTestClient(t, api, rekey.WithCredentials(credentials.Static(clientKey1)),
+		rekey.WithHooks(rekey.Hooks{RetryScheduled: func(transport.RetryEvent) { retries.Add(1) }}))
 	_, _, err := get(t, c, "things/1")
-	if !errors.Is(err, rekey.ErrRateLimited) || time.Since(start) > time.Second {
-		t.Errorf("err = %v after %v, want ErrRateLimited at once", err, time.Since(start))
+	// At once: no retry was scheduled and the API saw one request (a wait
+	// of an hour would not return before the test's own timeout).
+	if !errors.Is(err, rekey.ErrRateLimited) || retries.Load() != 0 || api.calls.Load() != 1 {
+		t.Errorf("err = %v after %d retries and %d requests, want ErrRateLimited at once", err, retries.Load(), api.calls.Load())
 	}
 }
 
@@ -150,8 +155,10 @@ func TestClientTimeoutCoversRetryWaits(t *testing.T) {
 	c := newTestClient(t, api, rekey.WithCredentials(credentials.Static(clientKey1)), rekey.WithTimeout(100*time.Millisecond))
 	start := time.Now()
 	_, _, err := get(t, c, "things/1")
-	if err == nil || time.Since(start) > 2*time.Second {
-		t.Fatalf("err = %v after %v; want a timeout soon after 100ms", err, time.Since(start))
+	// Returning before the 10 s Retry-After is what shows that the timeout
+	// cut the wait short; 100 ms against 10 s leaves any machine its margin.
+	if err == nil || time.Since(start) >= 10*time.Second {
+		t.Fatalf("err = %v after %v; want a timeout before the 10s Retry-After", err, time.Since(start))
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want it to match context.DeadlineExceeded", err)

@@ -50,31 +50,54 @@ func (l *refreshLog) count(phase credentials.RefreshPhase, reason credentials.Re
 
 func TestProactiveRefreshBeforeExpiryWithZeroRejections(t *testing.T) {
 	api := newFakeAPI(t)
-	m := &minter{api: api, ttl: time.Second}
+	// The keys live long against this machine's round trip, measured now:
+	// a refresh ahead starts half a lifetime before expiry, and a request
+	// with the old key is rejected only if it is still on its way at expiry.
+	ttl := max(time.Second, 40*slowestRoundTrip(t, api))
+	m := &minter{api: api, ttl: ttl}
 	var log refreshLog
-	c := newTestClient(t, api, rekey.WithRefresh(m.refresh), rekey.WithExpiryWindow(500*time.Millisecond), rekey.WithHooks(log.hooks()))
+	c := newTestClient(t, api, rekey.WithRefresh(m.refresh), rekey.WithExpiryWindow(ttl/2), rekey.WithHooks(log.hooks()))
 
-	deadline := time.Now().Add(2600 * time.Millisecond)
+	// Until two keys have been refreshed ahead of expiry, however long that
+	// takes; the deadline only stops a run in which it never happens.
+	giveUp := time.Now().Add(20 * ttl)
 	requests := 0
-	for time.Now().Before(deadline) {
+	for log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring) < 2 {
+		if time.Now().After(giveUp) {
+			t.Fatalf("no second refresh ahead of expiry after %d requests over %v with %v keys", requests, 20*ttl, ttl)
+		}
 		if _, _, err := get(t, c, "things/1"); err != nil {
 			t.Fatalf("request %d: %v", requests+1, err)
 		}
 		requests++
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(ttl / 200)
 	}
 	if n := api.rejected.Load(); n != 0 {
 		t.Errorf("the API rejected %d of %d requests; a key refreshed ahead of expiry is never rejected", n, requests)
-	}
-	ahead := log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring)
-	if ahead < 2 {
-		t.Errorf("%d refreshes ahead of expiry in 2.6s of 1s keys, want at least 2", ahead)
 	}
 	for _, r := range []credentials.RefreshReason{credentials.ReasonExpired, credentials.ReasonRejected} {
 		if n := log.count(credentials.RefreshStarted, r); n != 0 {
 			t.Errorf("%d refreshes for reason %v, want none", n, r)
 		}
 	}
+}
+
+// slowestRoundTrip measures the slowest of a few requests to api through a
+// Client, for tests whose timing must be relative to this machine's speed.
+func slowestRoundTrip(t *testing.T, api *fakeAPI) time.Duration {
+	t.Helper()
+	const key = "rk_test_roundtrip_probe_0001"
+	api.accept(key, time.Time{}, false)
+	c := newTestClient(t, api, rekey.WithCredentials(credentials.Static(key)))
+	var slowest time.Duration
+	for range 20 {
+		start := time.Now()
+		if _, _, err := get(t, c, "things/1"); err != nil {
+			t.Fatalf("probe request: %v", err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	return slowest
 }
 
 func TestRequestsKeepTheOldKeyWhileRefreshingAhead(t *testing.T) {

@@ -202,7 +202,9 @@ func TestExec(t *testing.T) {
 			}
 			start := time.Now()
 			got, err := tc.p(t).Retrieve(ctx)
-			if tc.promptly && time.Since(start) > 10*time.Second {
+			// The child would run for an hour (or print forever); returning
+			// within a minute shows it was stopped, on any machine.
+			if tc.promptly && time.Since(start) > time.Minute {
 				t.Errorf("took %v: the child was not stopped promptly", time.Since(start))
 			}
 			if tc.wantIs == nil && tc.wantMsg == nil {

@@ -262,11 +262,12 @@ func TestFromTokenSourceRespectsContext(t *testing.T) {
 	p := FromTokenSource(src)
 	for _, what := range []string{"caller", "waiter"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		start := time.Now()
+		// The source blocks until released below, so returning at all, with
+		// the context's error, shows that Retrieve did not wait for it.
 		_, err := p.Retrieve(ctx)
 		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
-			t.Fatalf("%s: Retrieve = %v after %v; want DeadlineExceeded promptly", what, err, time.Since(start))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: Retrieve = %v; want DeadlineExceeded", what, err)
 		}
 	}
 	close(src.release)

@@ -1,122 +1,19 @@
 package transport
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
-
-const (
-	retryOldKey = "rk_test_RETRYOLDOLDOLD0001"
-	retryNewKey = "rk_test_RETRYNEWNEWNEW0002"
-)
-
-// fastPolicy retries quickly, so that the tests do not sleep.
-var fastPolicy = RetryPolicy{MinWait: time.Millisecond, MaxWait: 4 * time.Millisecond}
-
-// script is a loopback API that answers with the next status in its list
-// (the last one repeating) and records what it received.
-type script struct {
-	*httptest.Server
-	mu       sync.Mutex
-	statuses []int
-	header   http.Header // extra response headers for non-2xx answers
-	bodies   []string
-	keys     []string
-	idem     []string
-	calls    atomic.Int64
-	valid    string // if set, other keys get 401
-}
-
-func newScript(t *testing.T, statuses ...int) *script {
-	t.Helper()
-	s := &script{statuses: statuses, header: http.Header{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *script) serve(w http.ResponseWriter, r *http.Request) {
-	n := int(s.calls.Add(1))
-	body, _ := io.ReadAll(r.Body)
-	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	s.bodies = append(s.bodies, string(body))
-	s.keys = append(s.keys, key)
-	s.idem = append(s.idem, r.Header.Get(IdempotencyKeyHeader))
-	status := s.statuses[min(n, len(s.statuses))-1]
-	valid := s.valid
-	s.mu.Unlock()
-	w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(n))
-	if valid != "" && key != valid {
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"error": "Invalid API Key", "message": "The API key provided is not valid or has expired."}`)
-		return
-	}
-	if status >= 300 {
-		for k, v := range s.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(status)
-		io.WriteString(w, `{"error": "unavailable", "message": "try again"}`)
-		return
-	}
-	w.WriteHeader(status)
-	io.WriteString(w, `{"ok": true}`)
-}
-
-func (s *script) seen() (bodies, keys, idem []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.bodies...), append([]string(nil), s.keys...), append([]string(nil), s.idem...)
-}
-
-// stack is the layering rekey.Client uses: http.Client → Retry → Transport.
-func stack(p RetryPolicy, cred credentials.Provider, refresh credentials.RefreshFunc, events *[]RetryEvent) *http.Client {
-	var mu sync.Mutex
-	r := &Retry{Base: &Transport{Credentials: cred, Refresh: refresh}, Policy: p}
-	if events != nil {
-		r.OnRetry = func(ev RetryEvent) { mu.Lock(); *events = append(*events, ev); mu.Unlock() }
-	}
-	return &http.Client{Transport: r}
-}
-
-func send(t *testing.T, c *http.Client, method, url string, body []byte, header http.Header) (*http.Response, error) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	if resp != nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	return resp, err
-}
 
 func TestRetryStatuses(t *testing.T) {
 	tests := []struct {
@@ -252,42 +149,6 @@ func TestInvalidKeyIsNeverRetried(t *testing.T) {
 	}
 }
 
-// TestRetryablehttpDefaultPolicyWouldRetryOurErrors documents why Retry
-// uses its own policy: go-retryablehttp's retries any error.
-func TestRetryablehttpDefaultPolicyWouldRetryOurErrors(t *testing.T) {
-	ctx := context.Background()
-	var p RetryPolicy
-	for _, err := range []error{
-		&apierr.APIError{StatusCode: 401, InvalidKey: true},
-		apierr.ErrInsecureRequest,
-		&credentials.MalformedKeyError{Problem: "empty"},
-		credentials.ErrNoCredentials,
-		credentials.ErrCacheClosed,
-		context.Canceled,
-		&apierr.APIError{StatusCode: 401, InvalidKey: true, RefreshFailed: true, Err: errors.New("hook down")},
-	} {
-		if lib, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !lib {
-			t.Logf("go-retryablehttp's default policy no longer retries %v", err)
-		}
-		if p.retry(ctx, nil, err) {
-			t.Errorf("RetryPolicy retries %v", err)
-		}
-	}
-	for _, err := range []error{
-		&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")},
-		io.ErrUnexpectedEOF,
-	} {
-		if !p.retry(ctx, nil, err) {
-			t.Errorf("RetryPolicy does not retry the connection error %v", err)
-		}
-	}
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
-	if p.retry(cancelled, &http.Response{StatusCode: 503}, nil) {
-		t.Error("RetryPolicy retries after the context ended")
-	}
-}
-
 func TestConnectionErrorsAreRetried(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -322,75 +183,6 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 	}
 	if len(events) != 3 || events[0].Err == nil || events[0].StatusCode != 0 {
 		t.Errorf("retry events = %+v, want 3 for connection errors", events)
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	tests := []struct {
-		name       string
-		retryAfter string
-		maxAfter   time.Duration
-		wantWait   time.Duration
-		wantCalls  int64
-	}{
-		{"seconds", "1", 0, time.Second, 2},
-		{"HTTP date", time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat), 0, 2 * time.Second, 2},
-		{"date in the past", "Wed, 21 Oct 2015 07:28:00 GMT", 0, 0, 2},
-		{"over the cap: not retried", "120", 10 * time.Second, 0, 1},
-		{"unparsable: backoff", "soon", 0, fastPolicy.MaxWait, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var p RetryPolicy = fastPolicy
-			p.MaxRetryAfter = tt.maxAfter
-			resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {tt.retryAfter}}}
-			if got := p.retry(context.Background(), resp, nil); got != (tt.wantCalls > 1) {
-				t.Fatalf("retry = %v", got)
-			}
-			if tt.wantCalls == 1 {
-				return
-			}
-			got := p.wait(1, resp)
-			if got > tt.wantWait || got < tt.wantWait-time.Second {
-				t.Errorf("wait = %v, want about %v", got, tt.wantWait)
-			}
-		})
-	}
-}
-
-func TestRetryAfterOneSecondWaitsAboutASecond(t *testing.T) {
-	srv := newScript(t, 429, 200)
-	srv.header.Set("Retry-After", "1")
-	var events []RetryEvent
-	c := stack(fastPolicy, credentials.Static(retryOldKey), nil, &events)
-	start := time.Now()
-	resp, err := send(t, c, "GET", srv.URL+"/things", nil, nil)
-	elapsed := time.Since(start)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("got %v, %v", resp, err)
-	}
-	if elapsed < time.Second || elapsed > 3*time.Second {
-		t.Errorf("took %v, want about a second", elapsed)
-	}
-	if len(events) != 1 || events[0].Wait != time.Second || events[0].StatusCode != 429 {
-		t.Errorf("events = %+v, want one retry after 1s for a 429", events)
-	}
-}
-
-func TestContextEndsDuringWaitReturnsPromptly(t *testing.T) {
-	srv := newScript(t, 503)
-	srv.header.Set("Retry-After", "20")
-	c := stack(fastPolicy, credentials.Static(retryOldKey), nil, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/things", nil)
-	start := time.Now()
-	_, err := c.Do(req)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want the context's error", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("returned after %v, want promptly after the context ended", d)
 	}
 }
 
@@ -448,33 +240,6 @@ func TestFailedRequestsKeepThePoolsConnections(t *testing.T) {
 	c.CloseIdleConnections()
 	if base.closes.Load() != 1 {
 		t.Error("http.Client.CloseIdleConnections did not reach the base transport")
-	}
-}
-
-// TestRetryablehttpLoggerWouldPrintKeys documents why Retry turns
-// go-retryablehttp's logging off, and checks that it stays off.
-func TestRetryablehttpLoggerWouldPrintKeys(t *testing.T) {
-	srv := newScript(t, 503, 200)
-	url := srv.URL + "/things?api_key=" + retryOldKey
-
-	var libLog bytes.Buffer
-	lib := retryablehttp.NewClient()
-	lib.Logger = log.New(&libLog, "", 0)
-	lib.RetryWaitMin, lib.RetryWaitMax = time.Millisecond, time.Millisecond
-	if resp, err := lib.Get(url); err == nil {
-		resp.Body.Close()
-	}
-	if !strings.Contains(libLog.String(), retryOldKey) {
-		t.Logf("go-retryablehttp no longer logs query strings:\n%s", libLog.String())
-	}
-
-	r := &Retry{Base: &Transport{Credentials: credentials.Static(retryNewKey), Query: "api_key"}, Policy: fastPolicy}
-	if _, err := send(t, &http.Client{Transport: r}, "GET", srv.URL+"/things", nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	s := r.pool.Get().(*retrier)
-	if s.client.Logger != nil || s.client.RequestLogHook != nil || s.client.ResponseLogHook != nil {
-		t.Error("Retry's go-retryablehttp client logs")
 	}
 }
 

@@ -107,7 +107,9 @@ func TestFleetSurvivesKilledLockHolder(t *testing.T) {
 	killed := time.Now()
 
 	for gen() == start {
-		if time.Since(killed) > lease+2*time.Second {
+		// The lease bounds the takeover; the margin above it only stops a
+		// run in which it never happens, and is wide enough for any machine.
+		if time.Since(killed) > lease+30*time.Second {
 			t.Fatalf("no new key %v after the holder was killed (lease %v)", time.Since(killed), lease)
 		}
 		time.Sleep(10 * time.Millisecond)
