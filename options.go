@@ -68,8 +68,11 @@ func WithRefresh(fn credentials.RefreshFunc) Option {
 }
 
 // WithTransport sets the http.RoundTripper that makes the HTTP requests, under
-// rekey's layers. The default is a clone of http.DefaultTransport owned by
-// the Client (closed by [Client.Close]).
+// rekey's layers: a private connection pool, for example, or one with custom
+// TLS settings. The default is a pool shared by every Client in the process
+// that is not given one (a clone of http.DefaultTransport that keeps up to 64
+// idle connections per host). [Client.Close] does not close rt: it belongs to
+// the caller, who may share it between Clients.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(s *settings) {
 		if rt == nil {

@@ -209,6 +209,7 @@ func TestCloseStopsBackgroundRefreshWithoutLeaks(t *testing.T) {
 		t.Fatal("Close did not return while a refresh was under way")
 	}
 	c.Close() // idempotent
+	api.CloseClientConnections() // the pool is shared, and outlives the Client
 	waitForGoroutines(t, baseline)
 	if n := log.count(credentials.RefreshFailed, credentials.ReasonExpiring); n != 1 {
 		t.Errorf("%d failed background refreshes reported, want 1 (stopped by Close)", n)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -88,12 +89,10 @@ type Cache struct {
 	gens    atomic.Uint64
 	flights singleflight.Group
 
-	lifeOnce sync.Once
-	life     context.Context // cancelled by Close
-	stop     context.CancelFunc
-	mu       sync.Mutex // guards closed and bg.Add against Close
-	closed   bool
-	bg       sync.WaitGroup // refreshes and background goroutines under way
+	mu      sync.Mutex // guards closed, running and bg.Add against Close
+	closed  bool
+	running []*context.CancelFunc // cancels the refreshes under way; nil when idle, so that an idle Cache holds nothing for them
+	bg      sync.WaitGroup        // refreshes and background goroutines under way
 }
 
 // entry is one stored credential. It is immutable but for refreshing.
@@ -168,11 +167,20 @@ func (c *Cache) Invalidate(ctx context.Context, rejected Credential) (Credential
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	c.closed = true
+	running := slices.Clone(c.running)
 	c.mu.Unlock()
-	c.lifetime()
-	c.stop()
+	for _, cancel := range running {
+		(*cancel)()
+	}
 	c.bg.Wait()
 	return nil
+}
+
+// isClosed reports whether Close has been called.
+func (c *Cache) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // track registers a refresh or background goroutine, so that Close waits
@@ -185,6 +193,35 @@ func (c *Cache) track() bool {
 	}
 	c.bg.Add(1)
 	return true
+}
+
+// startRefresh registers a refresh, so that Close cancels it with cancel
+// and waits for it; it reports false once the Cache is closed. A Cache
+// keeps no context of its own for this: one per Cache, with the refreshes
+// registered on it, would cost an idle Cache a few hundred bytes, and a
+// process may hold many (one per tenant's key).
+func (c *Cache) startRefresh(cancel *context.CancelFunc) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.bg.Add(1)
+	c.running = append(c.running, cancel)
+	return true
+}
+
+// endRefresh unregisters a refresh registered by startRefresh.
+func (c *Cache) endRefresh(cancel *context.CancelFunc) {
+	c.mu.Lock()
+	if i := slices.Index(c.running, cancel); i >= 0 {
+		c.running = slices.Delete(c.running, i, i+1)
+	}
+	if len(c.running) == 0 {
+		c.running = nil
+	}
+	c.mu.Unlock()
+	c.bg.Done()
 }
 
 // replace runs (or joins) the one refresh that replaces old (nil: none yet)
@@ -214,7 +251,6 @@ func (c *Cache) refreshAhead(e *entry) {
 	if c.coolingDown(e.gen) || !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
-	life := c.lifetime()
 	if !c.track() {
 		e.refreshing.Store(false)
 		return
@@ -222,7 +258,8 @@ func (c *Cache) refreshAhead(e *entry) {
 	go func() {
 		defer c.bg.Done()
 		defer e.refreshing.Store(false)
-		c.replace(life, e, ReasonExpiring) //nolint:errcheck // recorded in c.failed and reported through OnRefresh
+		// Close cancels the refresh itself, which ends this wait too.
+		c.replace(context.Background(), e, ReasonExpiring) //nolint:errcheck // recorded in c.failed and reported through OnRefresh
 	}()
 }
 
@@ -241,21 +278,19 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 	if f := c.failed.Load(); f != nil && f.gen == gen && c.cooling(f) {
 		return nil, f.err
 	}
-	life := c.lifetime()
-	if !c.track() {
-		return nil, ErrCacheClosed
-	}
-	defer c.bg.Done() // Close waits for this refresh, OnRefresh included
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.refreshTimeout())
 	defer cancel()
-	defer context.AfterFunc(life, cancel)()
+	if !c.startRefresh(&cancel) {
+		return nil, ErrCacheClosed
+	}
+	defer c.endRefresh(&cancel) // Close waits for this refresh, OnRefresh included
 
 	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason})
 	start := time.Now()
 	cred, attempts, err := c.fetch(ctx, rejected, reason)
 	ev := RefreshEvent{Reason: reason, Attempts: attempts, Duration: time.Since(start)}
 	if err != nil {
-		if life.Err() != nil {
+		if c.isClosed() {
 			err = fmt.Errorf("%w: %w", ErrCacheClosed, err)
 		}
 		c.failed.Store(&failure{gen: gen, err: err, at: time.Now()})
@@ -310,11 +345,6 @@ func (c *Cache) refreshTimeout() time.Duration {
 		return c.RefreshTimeout
 	}
 	return DefaultRefreshTimeout
-}
-
-func (c *Cache) lifetime() context.Context {
-	c.lifeOnce.Do(func() { c.life, c.stop = context.WithCancel(context.Background()) })
-	return c.life
 }
 
 func (c *Cache) notify(ev RefreshEvent) {
