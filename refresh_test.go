@@ -208,7 +208,7 @@ func TestCloseStopsBackgroundRefreshWithoutLeaks(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Close did not return while a refresh was under way")
 	}
-	c.Close() // idempotent
+	c.Close()                    // idempotent
 	api.CloseClientConnections() // the pool is shared, and outlives the Client
 	waitForGoroutines(t, baseline)
 	if n := log.count(credentials.RefreshFailed, credentials.ReasonExpiring); n != 1 {

@@ -33,7 +33,7 @@ func measureIdleClients(b *testing.B, n int) (perClient float64, goroutines int,
 	b.StopTimer()
 	api := newTenantAPI(b, n)
 	api.noRecord = true
-	api.premint() // the API's own state is made before the count starts
+	api.premint()                          // the API's own state is made before the count starts
 	warm, _ := tenantClients(b, api, 0, 1) // the shared pool and its connection exist before the count starts
 	sendAll(b, warm, 0, 1, "warm")
 	baseG := settledGoroutines()

@@ -27,9 +27,9 @@ type tenantAPI struct {
 	*httptest.Server
 
 	mu     sync.Mutex
-	owner  map[string]int // key → tenant, for keys not revoked
-	issued []int          // keys issued per tenant
-	served map[string]int // X-Seq of requests answered 200 → times
+	owner  map[string]int           // key → tenant, for keys not revoked
+	issued []int                    // keys issued per tenant
+	served map[string]int           // X-Seq of requests answered 200 → times
 	first  []credentials.Credential // if set by premint, each tenant's first key
 
 	// noRecord turns off served, so that a benchmark of the clients'
