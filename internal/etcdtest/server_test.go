@@ -21,29 +21,43 @@ type etcdServer struct {
 	log      string // path of etcd's own log
 }
 
-// requireEtcd finds the etcd binary: REKEY_ETCD_BIN, else "etcd" on PATH,
-// else /usr/bin/etcd. Without one it skips t, or fails it in CI (CI set to a
-// true value) or when REKEY_ETCD_BIN names a binary that is not there.
+const noEtcd = "etcd not found: install Debian's etcd-server package (apt-get install etcd-server) or set REKEY_ETCD_BIN"
+
+// requireEtcd returns the etcd binary to run (see findEtcd). Without one it
+// skips t, or fails it when the test must run.
 func requireEtcd(t testing.TB) string {
 	t.Helper()
-	if bin := os.Getenv("REKEY_ETCD_BIN"); bin != "" {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("REKEY_ETCD_BIN=%q: %v", bin, err)
+	bin, mustRun, err := findEtcd(os.Getenv, exec.LookPath, "/usr/bin/etcd")
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case bin == "" && mustRun:
+		t.Fatal(noEtcd + " (CI is set, so this test must run)")
+	case bin == "":
+		t.Skip(noEtcd)
+	}
+	return bin
+}
+
+// findEtcd returns the etcd binary: REKEY_ETCD_BIN, else "etcd" on PATH,
+// else fallback if it exists, else "". mustRun reports that not finding one
+// is a failure: in CI (CI set to a true value), or when REKEY_ETCD_BIN is set
+// (then a binary that is not there is an error).
+func findEtcd(getenv func(string) string, lookPath func(string) (string, error), fallback string) (bin string, mustRun bool, err error) {
+	if bin := getenv("REKEY_ETCD_BIN"); bin != "" {
+		if _, err := lookPath(bin); err != nil {
+			return "", true, fmt.Errorf("REKEY_ETCD_BIN=%q: %w", bin, err)
 		}
-		return bin
+		return bin, true, nil
 	}
-	if bin, err := exec.LookPath("etcd"); err == nil {
-		return bin
+	ci, _ := strconv.ParseBool(getenv("CI"))
+	if bin, err := lookPath("etcd"); err == nil {
+		return bin, ci, nil
 	}
-	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
-		return "/usr/bin/etcd"
+	if _, err := lookPath(fallback); err == nil {
+		return fallback, ci, nil
 	}
-	const msg = "etcd not found: install Debian's etcd-server package (apt-get install etcd-server) or set REKEY_ETCD_BIN"
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		t.Fatal(msg + " (CI is set, so this test must run)")
-	}
-	t.Skip(msg)
-	return ""
+	return "", ci, nil
 }
 
 // startEtcd starts a single-member etcd on free loopback ports with simple
