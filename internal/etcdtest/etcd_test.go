@@ -40,14 +40,14 @@ func TestEtcdTokenAuth(t *testing.T) {
 		sc   scenario
 	}{
 		{
-			name: "one-line matcher",
+			name: "with the one-line matcher",
 			sc: scenario{
 				matcher: etcdRejection, workers: 4, step: 300, idleGaps: true,
 				phases: [][]action{{rotatePassword}, {rotatePassword, revokePermission}, {rotatePassword}},
 			},
 		},
 		{
-			name: "default matcher",
+			name: "default matcher alone",
 			sc: scenario{
 				workers: 8, step: 300,
 				phases: [][]action{{rotatePassword, revokePermission, rotatePassword, rotatePassword}},

@@ -252,8 +252,10 @@ func (r *runner) work(ctx context.Context, w int, stop <-chan struct{}) {
 		}
 		key := fmt.Sprintf("%sw%02d/%06d", prefix, w, i)
 		value := fmt.Sprintf("%s-w%02d-%06d", r.runID, w, i)
-		afterRevoke := r.revoked.Load()
 		err := r.put(ctx, key, value)
+		// A denial is intended only once the operator has started revoking;
+		// a request sent just before may be answered just after.
+		afterRevoke := r.revoked.Load()
 		switch {
 		case err == nil && limited:
 			r.ackLimit[w][key] = value
@@ -299,7 +301,7 @@ func (r *runner) fail(err error) {
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && strings.Contains(apiErr.Code+" "+apiErr.Message, oldRevision) {
 		r.out.oldRevErr++
 	}
-	if len(r.out.samples) < 10 {
+	if len(r.out.samples) < 3 {
 		r.out.samples = append(r.out.samples, err.Error())
 	}
 }
