@@ -275,6 +275,8 @@ type authenticator struct {
 	failed atomic.Int64 // logins that failed
 }
 
+var _ credentials.Provider = (*authenticator)(nil)
+
 // Retrieve logs in and returns etcd's token as the key.
 func (a *authenticator) Retrieve(ctx context.Context) (credentials.Credential, error) {
 	a.calls.Add(1)
