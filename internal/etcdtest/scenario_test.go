@@ -114,6 +114,8 @@ type runner struct {
 	sequences []int
 }
 
+// run starts an etcd of its own, turns authentication on, drives sc
+// through a rekey.Client and returns what it measured.
 func run(t *testing.T, sc scenario) *outcome {
 	t.Helper()
 	srv := startEtcd(t, tokenTTL)
