@@ -1,7 +1,10 @@
 package rekey_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptrace"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -48,20 +51,36 @@ func TestTenantClientsShareOnePool(t *testing.T) {
 	// Each pooled connection costs the process 3 goroutines over loopback
 	// (the client's read and write loops, the server's handler). A pool
 	// per Client would open one connection per Client: 1,000, then 11,000.
-	if limit := int64(2 * workers); smallConns > limit || largeConns > limit {
-		t.Errorf("connections opened: %d after 1,000 clients, %d after 11,000; want at most %d (twice the senders), whatever the number of clients", smallConns, largeConns, limit)
+	// A shared pool opens about one per sender, plus one whenever a request
+	// finds no idle connection at the moment it asks (more often on a
+	// loaded machine): the limit is far below the clients' count, and far
+	// above what the senders can make the pool need.
+	if limit := int64(100); smallConns > limit || largeConns > limit {
+		t.Errorf("connections opened: %d after 1,000 clients, %d after 11,000; want at most %d, whatever the number of clients", smallConns, largeConns, limit)
 	}
 	if limit := 3*int(largeConns) + 4; smallG > limit || largeG > limit {
 		t.Errorf("goroutines: %d after 1,000 clients, %d after 11,000; want at most %d (3 per connection, plus a few), whatever the number of clients", smallG, largeG, limit)
 	}
 
-	// Closing clients leaves the shared pool's connections to the others.
+	// Closing clients leaves the shared pool's connections to the others:
+	// the pool holds idle connections to the API (every sender is done), so
+	// the next request, alone, reuses one, unless Close closed them.
 	for _, c := range small {
 		c.Close()
 	}
-	sendAll(t, large, 1_000, workers, "after-close")
-	if n := api.connsOpened.Load(); n != largeConns {
-		t.Errorf("after closing 1,000 clients, the others opened %d new connections; want none (the pool is shared)", n-largeConns)
+	var reused bool
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+	})
+	req, err := large[0].NewRequest(ctx, http.MethodGet, "echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := large[0].Do(req, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !reused {
+		t.Error("after closing 1,000 clients, another client's request found no idle connection to reuse; want the shared pool left open")
 	}
 }
 
