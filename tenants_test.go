@@ -3,9 +3,9 @@ package rekey_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
-	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
