@@ -38,6 +38,9 @@ var ErrCacheClosed = errors.New("credentials: cache is closed")
 //     refresh, jittered so that a fleet does not refresh in lockstep, and
 //     keeps returning the current key meanwhile.
 //
+// Every call to the refresh source gets a context that says why it is made:
+// see [RefreshReasonFrom].
+//
 // However many goroutines ask, one refresh runs (golang.org/x/sync/
 // singleflight) and all share its result; each waits only as long as its own
 // context allows while the refresh goes on for the others. Transient failures
@@ -284,6 +287,7 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 		return nil, ErrCacheClosed
 	}
 	defer c.endRefresh(&cancel) // Close waits for this refresh, OnRefresh included
+	ctx = WithRefreshReason(ctx, reason) // for RefreshReasonFrom in the source
 
 	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason})
 	start := time.Now()

@@ -23,6 +23,11 @@
 //	cred, err := cache.Retrieve(ctx)           // lock-free once loaded
 //	next, err := cache.Invalidate(ctx, cred)   // after the API rejected cred
 //
+// Every call the Cache makes to its source carries the reason in its
+// context: [RefreshReasonFrom] tells a first key, a rejection and an expiry
+// apart, so that a hook can extend a key that is expiring but mint one for a
+// key the API rejected. [Exec] passes the reason on to its command.
+//
 // Package transport builds a Cache automatically; build one yourself to share
 // it between clients or to tune it.
 //

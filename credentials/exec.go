@@ -45,6 +45,12 @@ const (
 // [Validate]. Standard input is empty; standard error is captured and its
 // last KiB, stripped of control characters, goes into error messages.
 //
+// The command is told why it runs: behind a [Cache], REKEY_REASON is
+// "initial", "rejected", "expiring" or "expired" ([ExecReasonEnv]), and
+// after a rejection REKEY_REJECTED_KEY_REDACTED holds the rejected key in
+// its redacted form, such as "sk_live_…9f2c" ([ExecRejectedKeyEnv]); never
+// the key itself.
+//
 // Exec returns the concrete *ExecProvider, as exec.Command returns
 // *exec.Cmd, so that the optional settings (Timeout, Dir, Env) are plain
 // fields with a useful zero value rather than a set of options:
@@ -80,7 +86,9 @@ type ExecProvider struct {
 	Dir string
 
 	// Env is the command's whole environment, as in exec.Cmd: each entry
-	// is "KEY=value". Nil means the calling process's environment.
+	// is "KEY=value". Nil means the calling process's environment. Either
+	// way, rekey sets [ExecReasonEnv] and [ExecRejectedKeyEnv] in it, or
+	// removes them when it has nothing to say.
 	Env []string
 
 	name string
@@ -88,8 +96,31 @@ type ExecProvider struct {
 }
 
 // Retrieve runs the command once and returns the key it printed. See
-// [ExecProvider] for the errors.
+// [ExecProvider] for the errors, and [ExecReasonEnv] for what the command is
+// told.
 func (p *ExecProvider) Retrieve(ctx context.Context) (Credential, error) {
+	reason, known := RefreshReasonFrom(ctx)
+	return p.run(ctx, p.environ(reason, known, Credential{}))
+}
+
+// Refresh runs the command again to replace rejected, and returns the key it
+// prints. It implements [Refresher], so that a [Cache] with no RefreshFunc of
+// its own, which calls Refresh for every refresh but the first, lets the
+// command know which key it replaces: after a rejection, the command's
+// environment holds the redacted form of rejected (see
+// [ExecRejectedKeyEnv]). The reason comes from ctx ([RefreshReasonFrom]);
+// without one, Refresh is for a rejected key, as the Refresher contract
+// says. Errors are those of Retrieve.
+func (p *ExecProvider) Refresh(ctx context.Context, rejected Credential) (Credential, error) {
+	reason, known := RefreshReasonFrom(ctx)
+	if !known {
+		reason, known = ReasonRejected, true
+	}
+	return p.run(ctx, p.environ(reason, known, rejected))
+}
+
+// run runs the command once with the environment env.
+func (p *ExecProvider) run(ctx context.Context, env []string) (Credential, error) {
 	if p.name == "" {
 		return Credential{}, unavailable("credentials.Exec was given an empty command name", nil)
 	}
@@ -110,7 +141,7 @@ func (p *ExecProvider) Retrieve(ctx context.Context) (Credential, error) {
 	stdout := &bounded.Buffer{Max: maxExecOutput, OnFull: cancel}
 	stderr := &bounded.Tail{Max: maxExecStderr}
 	cmd := exec.CommandContext(runCtx, p.name, p.args...)
-	cmd.Dir, cmd.Env = p.Dir, p.Env
+	cmd.Dir, cmd.Env = p.Dir, env
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = execWaitDelay
 

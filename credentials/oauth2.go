@@ -53,19 +53,32 @@ const tokenExpiryDelta = 10 * time.Second
 // give the context passed to oauth2.Config.TokenSource an *http.Client with
 // a Timeout (under the oauth2.HTTPClient key).
 //
+// When ts comes from [TokenSource] in this package, the round trip
+// FromTokenSource(TokenSource(p)) goes straight to p, with the caller's
+// context: Retrieve calls p.Retrieve, and Refresh replaces the rejected key
+// through p ([Cache.Invalidate] for a [Cache], Refresh for a [Refresher],
+// else Retrieve). So a key that came through a TokenSource handed out by one
+// part of a program is refreshed by the Cache behind it, once for every user
+// of that Cache, instead of failing with ErrSameKey.
+//
 // Printing the Provider with any fmt verb names the type of ts, never a
 // token.
 func FromTokenSource(ts oauth2.TokenSource) Provider {
-	return &tokenSourceProvider{
+	p := &tokenSourceProvider{
 		ts:    ts,
 		reuse: ts != nil && oauth2.ReuseTokenSource(nil, ts) == ts,
 		sem:   make(chan struct{}, 1),
 	}
+	if pts, ok := ts.(providerTokenSource); ok && pts.p != nil {
+		p.inner = pts.p
+	}
+	return p
 }
 
 type tokenSourceProvider struct {
 	ts    oauth2.TokenSource
 	reuse bool          // ts is an oauth2 reuse cache that a refresh bypasses
+	inner Provider      // the Provider behind ts, when ts is our TokenSource; nil otherwise
 	sem   chan struct{} // held, from acquisition to the end of the call to ts, by one caller at a time
 
 	latest atomic.Pointer[Credential] // the current token; nil: none yet, or rejected
@@ -130,8 +143,13 @@ func (p *tokenSourceProvider) fetch(ctx context.Context, rejected *Credential) (
 	done := make(chan tokenResult, 1)
 	go func() {
 		defer func() { <-p.sem }()
-		cred, err := p.accept(token())
-		done <- tokenResult{cred, err}
+		var r tokenResult
+		if p.inner != nil {
+			r.cred, r.err = p.fromInner(ctx, rejected)
+		} else {
+			r.cred, r.err = p.accept(token())
+		}
+		done <- r
 	}()
 	select {
 	case r := <-done:
@@ -154,6 +172,49 @@ func (p *tokenSourceProvider) accept(tok *oauth2.Token, err error) (Credential, 
 	cred := Credential{Key: tok.AccessToken, Expiry: tok.Expiry}
 	if cred.Key == "" {
 		return Credential{}, unavailable("OAuth2 token source returned a token without an access token", nil)
+	}
+	return p.keep(cred)
+}
+
+// invalidator is a Provider that replaces a rejected credential through
+// Invalidate, as a [Cache] does.
+type invalidator interface {
+	Invalidate(ctx context.Context, rejected Credential) (Credential, error)
+}
+
+// fromInner obtains a credential from the Provider behind a TokenSource of
+// this package: a new one in place of *rejected, or the current one when
+// rejected is nil. Its errors are returned as they are. It runs under sem.
+func (p *tokenSourceProvider) fromInner(ctx context.Context, rejected *Credential) (Credential, error) {
+	var cred Credential
+	var err error
+	switch inner := p.inner.(type) {
+	case invalidator:
+		if rejected != nil {
+			cred, err = inner.Invalidate(ctx, *rejected)
+		} else {
+			cred, err = p.inner.Retrieve(ctx)
+		}
+	case Refresher:
+		if rejected != nil {
+			cred, err = inner.Refresh(ctx, *rejected)
+		} else {
+			cred, err = p.inner.Retrieve(ctx)
+		}
+	default:
+		cred, err = p.inner.Retrieve(ctx)
+	}
+	if err != nil {
+		return Credential{}, err
+	}
+	return p.keep(cred)
+}
+
+// keep checks a credential obtained for this Provider and makes it the
+// current one. It runs under sem.
+func (p *tokenSourceProvider) keep(cred Credential) (Credential, error) {
+	if p.rejected != "" && cred.Key == p.rejected && p.inner != nil {
+		return Credential{}, fmt.Errorf("%w: the Provider behind %s returned the rejected key", ErrSameKey, providerTokenSource{p.inner})
 	}
 	if p.rejected != "" && cred.Key == p.rejected {
 		return Credential{}, fmt.Errorf("%w: the OAuth2 token source (%T) returned the rejected access token: "+
@@ -192,7 +253,9 @@ func (p *tokenSourceProvider) Format(f fmt.State, _ rune) { fmt.Fprint(f, p.Stri
 // RefreshTimeout and an [ExecProvider] with Timeout. Token does no caching
 // of its own; put a Cache in front of a Provider that fetches on every call.
 // It is safe for concurrent use if p is. Printing it shows p as p prints
-// itself when p has a String method, else p's type only.
+// itself when p has a String method, else p's type only. [FromTokenSource]
+// recognises it and goes straight to p, so a key rejected on the far side of
+// the round trip is refreshed by p.
 func TokenSource(p Provider) oauth2.TokenSource { return providerTokenSource{p: p} }
 
 type providerTokenSource struct{ p Provider }

@@ -38,19 +38,20 @@ type Faults struct {
 	KeyEndpoint bool
 }
 
-// check reports the first invalid field of f.
-func (f Faults) check() error {
+// check reports the first invalid field of f, in an error prefixed with
+// "rekeytest: " and caller, the function that was given f.
+func (f Faults) check(caller string) error {
 	switch {
 	case !(f.UnavailableRate >= 0 && f.UnavailableRate <= 1): // also rejects NaN
-		return fmt.Errorf("UnavailableRate %v is outside [0, 1]", f.UnavailableRate)
+		return fmt.Errorf("rekeytest: %s: UnavailableRate %v is outside [0, 1]", caller, f.UnavailableRate)
 	case !(f.DropRate >= 0 && f.DropRate <= 1):
-		return fmt.Errorf("DropRate %v is outside [0, 1]", f.DropRate)
+		return fmt.Errorf("rekeytest: %s: DropRate %v is outside [0, 1]", caller, f.DropRate)
 	case f.RetryAfter < 0:
-		return fmt.Errorf("RetryAfter %v is negative", f.RetryAfter)
+		return fmt.Errorf("rekeytest: %s: RetryAfter %v is negative", caller, f.RetryAfter)
 	case f.Delay < 0:
-		return fmt.Errorf("Delay %v is negative", f.Delay)
+		return fmt.Errorf("rekeytest: %s: Delay %v is negative", caller, f.Delay)
 	case f.Jitter < 0:
-		return fmt.Errorf("Jitter %v is negative", f.Jitter)
+		return fmt.Errorf("rekeytest: %s: Jitter %v is negative", caller, f.Jitter)
 	}
 	return nil
 }
@@ -84,8 +85,8 @@ type fate struct {
 // duration). Safe for concurrent use, including while requests are in
 // flight.
 func (s *Server) SetFaults(f Faults) {
-	if err := f.check(); err != nil {
-		panic("rekeytest: SetFaults: " + err.Error())
+	if err := f.check("SetFaults"); err != nil {
+		panic(err.Error())
 	}
 	s.faults.mu.Lock()
 	s.faults.f = f

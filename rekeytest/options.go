@@ -72,8 +72,8 @@ func WithRotateEvery(d time.Duration) Option {
 // [Server.SetFaults] would set it.
 func WithFaults(f Faults) Option {
 	return func(c *config) {
-		if err := f.check(); err != nil {
-			panic("rekeytest: WithFaults: " + err.Error())
+		if err := f.check("WithFaults"); err != nil {
+			panic(err.Error())
 		}
 		c.faults = f
 	}

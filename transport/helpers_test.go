@@ -47,15 +47,6 @@ func newAPI(t testing.TB, valid ...string) *api {
 	return a
 }
 
-func (a *api) setValid(keys ...string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.valid = map[string]bool{}
-	for _, k := range keys {
-		a.valid[k] = true
-	}
-}
-
 func (a *api) presented(r *http.Request) string {
 	switch {
 	case a.query != "":

@@ -20,6 +20,14 @@
 //   - if Redis is down, each process falls back to refreshing on its own,
 //     with a logged warning, and never hangs.
 //
+// For an API that extends a key rather than replacing it, a refresh for the
+// key's expiry (see [credentials.RefreshReasonFrom]) takes a stored key that
+// is the same but expires later: the first process to reach the expiry
+// extends the key through the hook and stores the new expiry, and the others
+// take it from Redis, so that each expiry costs one call to the hook for the
+// whole fleet. After a rejection, only a different key replaces the
+// rejected one.
+//
 // Wire it in front of a Cache, as a Provider:
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})

@@ -60,3 +60,35 @@ func Example() {
 	hc := &http.Client{Transport: &transport.Transport{Credentials: store}}
 	_ = hc
 }
+
+// extendKey and mintKey stand for the two calls of an API that extends its
+// keys: one pushes the current key's expiry back, the other issues a key.
+func extendKey(ctx context.Context, old credentials.Credential) (credentials.Credential, error) {
+	return credentials.Credential{Key: old.Key, Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// For an API that extends a key rather than replacing it, the hook extends
+// on expiry and mints after a rejection. The Store makes one extension per
+// expiry serve the whole fleet: the first replica to reach the expiry
+// extends the key and stores the new expiry in Redis; the others take it
+// from there without calling the hook.
+func Example_extend() {
+	hook := func(ctx context.Context, old credentials.Credential) (credentials.Credential, error) {
+		reason, _ := credentials.RefreshReasonFrom(ctx)
+		if old.Key != "" && (reason == credentials.ReasonExpiring || reason == credentials.ReasonExpired) {
+			return extendKey(ctx, old)
+		}
+		return mintKey(ctx, old) // the first key, or one the API rejected
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	store, err := redisstore.New(rdb, hook, redisstore.WithPrefix("myapp:billing-api"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := rekey.NewClient("https://api.example.com", rekey.WithCredentials(store))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+}

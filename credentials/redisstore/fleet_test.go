@@ -35,6 +35,9 @@ const (
 	envPrefix     = "REKEY_FLEET_PREFIX"
 	envGoroutines = "REKEY_FLEET_GOROUTINES"
 	envLease      = "REKEY_FLEET_LEASE"
+	// envMode "extend" makes the worker's hook extend the key (see
+	// extendOverHTTP) instead of minting a new one.
+	envMode = "REKEY_FLEET_MODE"
 	// envHang names a Redis key: the first refresh hook call (fleet-wide)
 	// that deletes it announces "holding" and then hangs, as a process
 	// stuck or dying mid-refresh would.
@@ -75,6 +78,9 @@ func TestFleetWorker(t *testing.T) {
 		os.Stdout.Write(append(b, '\n'))
 	}
 	mint := mintOverHTTP(base, os.Getenv(envSecret))
+	if os.Getenv(envMode) == "extend" {
+		mint = extendOverHTTP(base, os.Getenv(envSecret))
+	}
 	if hang := os.Getenv(envHang); hang != "" {
 		real := mint
 		mint = func(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
@@ -182,6 +188,13 @@ type worker struct {
 // fleet starts n worker processes against srv and the test Redis.
 func fleet(t *testing.T, n int, srv *rekeytest.Server, prefix string, extraEnv ...string) []*worker {
 	t.Helper()
+	return fleetAt(t, n, srv.URL, srv.AccountSecret(), prefix, extraEnv...)
+}
+
+// fleetAt starts n worker processes against the API at url, whose account
+// secret is secret, and the test Redis.
+func fleetAt(t *testing.T, n int, url, secret, prefix string, extraEnv ...string) []*worker {
+	t.Helper()
 	addr := requireRedis(t)
 	if testing.Short() {
 		t.Skip("multi-process test skipped in -short mode")
@@ -193,8 +206,8 @@ func fleet(t *testing.T, n int, srv *rekeytest.Server, prefix string, extraEnv .
 		w.cmd.Env = append(os.Environ(),
 			envWorker+"=1",
 			"REKEY_REDIS_ADDR="+addr,
-			envURL+"="+srv.URL,
-			envSecret+"="+srv.AccountSecret(),
+			envURL+"="+url,
+			envSecret+"="+secret,
 			envPrefix+"="+prefix,
 			envGoroutines+"=4",
 		)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -142,10 +141,4 @@ func newToken() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24)
 	return hex.EncodeToString(b[:])
-}
-
-// isRedisFailure reports whether err came from Redis being unavailable
-// rather than from ctx ending.
-func isRedisFailure(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled)
 }

@@ -28,9 +28,19 @@ import (
 // after the maximum wait. rejected may be the zero Credential: the first
 // key is then minted once for the fleet.
 //
+// For a refresh ahead of or after the key's expiry (the reason a
+// [credentials.Cache] puts in ctx, see [credentials.RefreshReasonFrom], is
+// expiring or expired), a stored key that is the same as rejected but
+// expires later also counts as a replacement: on an API that extends keys
+// rather than replacing them, the first process to reach the expiry extends
+// the key through the hook and stores the new expiry, and the others take it
+// from Redis without calling the hook. After a rejection, only a different
+// key does: the rejected key is refused, whatever its expiry says.
+//
 // If Redis is unavailable, Refresh logs a warning and calls the refresh hook
 // directly, as a Store-less process would. Errors of the hook are returned
-// as they are, so that a [credentials.Permanent] one stays permanent.
+// as they are, so that a [credentials.Permanent] one stays permanent. The
+// hook's context carries the reason ctx carried.
 func (s *Store) Refresh(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
 	cred, err := s.coordinate(ctx, rejected)
 	var down *unavailableError
@@ -56,16 +66,31 @@ func failure(ctx context.Context, err error) error {
 	return &unavailableError{err}
 }
 
-// newer reports whether the stored credential replaces rejected: a
-// different key that has not expired.
-func newer(cur, rejected credentials.Credential) bool {
-	return cur.Key != "" && cur.Key != rejected.Key && !cur.Expired()
+// forExpiry reports whether ctx is that of a refresh for the key's expiry
+// rather than for a rejection.
+func forExpiry(ctx context.Context) bool {
+	reason, ok := credentials.RefreshReasonFrom(ctx)
+	return ok && (reason == credentials.ReasonExpiring || reason == credentials.ReasonExpired)
+}
+
+// newer reports whether the stored credential replaces old: a key that has
+// not expired and is either different or, for a refresh for expiry
+// (extend), the same key with a later expiry.
+func newer(cur, old credentials.Credential, extend bool) bool {
+	if cur.Key == "" || cur.Expired() {
+		return false
+	}
+	if cur.Key != old.Key {
+		return true
+	}
+	return extend && !cur.Expiry.IsZero() && cur.Expiry.After(old.Expiry)
 }
 
 // coordinate runs the lock-and-generation protocol described on Refresh,
 // without the fallback.
 func (s *Store) coordinate(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
 	deadline := time.Now().Add(s.cfg.maxWait)
+	extend := forExpiry(ctx)
 	var (
 		ps         *redis.PubSub
 		msgs       <-chan *redis.Message
@@ -81,7 +106,7 @@ func (s *Store) coordinate(ctx context.Context, rejected credentials.Credential)
 		if err != nil {
 			return credentials.Credential{}, failure(ctx, err)
 		}
-		if newer(cur.cred, rejected) {
+		if newer(cur.cred, rejected, extend) {
 			return cur.cred, nil
 		}
 		token := newToken()
@@ -126,6 +151,7 @@ func (s *Store) coordinate(ctx context.Context, rejected credentials.Credential)
 // and stores the result.
 func (s *Store) mint(ctx context.Context, rejected credentials.Credential, token string) (credentials.Credential, error) {
 	acquired := time.Now()
+	extend := forExpiry(ctx)
 	released := false
 	defer func() {
 		if !released {
@@ -136,7 +162,7 @@ func (s *Store) mint(ctx context.Context, rejected credentials.Credential, token
 	if err != nil {
 		return credentials.Credential{}, failure(ctx, err)
 	}
-	if newer(cur.cred, rejected) {
+	if newer(cur.cred, rejected, extend) {
 		return cur.cred, nil // stored by the previous holder after this one's first read
 	}
 	old := rejected
@@ -171,7 +197,7 @@ func (s *Store) mint(ctx context.Context, rejected credentials.Credential, token
 	if !saved {
 		// Another holder stored a key after this one's lease ran out.
 		// Agree with the fleet rather than keep a key of our own.
-		if now, err := s.load(bg); err == nil && newer(now.cred, rejected) {
+		if now, err := s.load(bg); err == nil && newer(now.cred, rejected, extend) {
 			s.log.Warn("redisstore: another process stored a new key during this refresh; using it",
 				slog.Int64("generation", now.gen))
 			return now.cred, nil

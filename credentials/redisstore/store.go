@@ -113,6 +113,10 @@ func (s *Store) Retrieve(ctx context.Context) (credentials.Credential, error) {
 		return cur.cred, nil
 	case cur.cred.Key == "" && s.cfg.provider != nil:
 		return s.cfg.provider.Retrieve(ctx)
+	case cur.cred.Key != "":
+		// The stored key has expired: refresh it for its expiry, so that
+		// the hook (and a Store extending keys) knows why.
+		return s.Refresh(credentials.WithRefreshReason(ctx, credentials.ReasonExpired), cur.cred)
 	}
 	return s.Refresh(ctx, cur.cred)
 }
