@@ -24,15 +24,15 @@ const (
 type Option func(*config) error
 
 type config struct {
-	field        string        // JSON field holding the key; "": the whole SecretString
-	expiryField  string        // JSON field holding the expiry; "": none
-	lifetime     time.Duration // key lifetime from the version's CreatedDate; 0: unknown
-	poll         time.Duration // PollInterval; <= 0: off
-	rotate       bool          // start RotateSecret when the rejected key is still current
-	rotateWait   time.Duration
-	rotateCheck  time.Duration // first interval between checks while waiting (then doubling)
-	maxAttempts  int           // SDK retry attempts per call; 0: the client's own setting
-	logger       *slog.Logger
+	field       string        // JSON field holding the key; "": the whole SecretString
+	expiryField string        // JSON field holding the expiry; "": none
+	lifetime    time.Duration // key lifetime from the version's CreatedDate; 0: unknown
+	poll        time.Duration // PollInterval; <= 0: off
+	rotate      bool          // start RotateSecret when the rejected key is still current
+	rotateWait  time.Duration
+	rotateCheck time.Duration // first interval between checks while waiting (then doubling)
+	maxAttempts int           // SDK retry attempts per call; 0: the client's own setting
+	logger      *slog.Logger
 }
 
 // WithField reads the key from one field of a SecretString that holds a
