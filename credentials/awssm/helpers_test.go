@@ -111,3 +111,7 @@ func assertNoSecret(t testing.TB, secrets []string, values ...any) {
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+func putInput(id, value string) *secretsmanager.PutSecretValueInput {
+	return &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(value)}
+}
