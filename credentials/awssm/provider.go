@@ -32,6 +32,11 @@ type API interface {
 
 var _ API = (*secretsmanager.Client)(nil)
 
+var (
+	_ credentials.Poller    = (*Provider)(nil)
+	_ credentials.Refresher = (*Provider)(nil)
+)
+
 // Provider reads an API key from one AWS Secrets Manager secret. It is a
 // credentials.Provider (Retrieve reads AWSCURRENT), a credentials.Refresher
 // (Refresh replaces a rejected key: AWSCURRENT if it moved on, else a
