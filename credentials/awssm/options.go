@@ -9,10 +9,12 @@ import (
 // Defaults for the options of [New].
 const (
 	// DefaultPollInterval is how often a Cache in front of the Provider
-	// checks whether AWSCURRENT moved to a new version: five minutes, the
-	// default cache TTL of the AWS Secrets Manager caching clients. Each
-	// check is one DescribeSecret call (plus one GetSecretValue when the
-	// version changed), made only while the key is in use.
+	// checks whether AWSCURRENT moved to a new version: five minutes, well
+	// within the grace period a two-key rotation usually leaves the old key
+	// (the AWS caching clients refresh hourly by default, which would not
+	// be). Each check is one DescribeSecret call (plus one GetSecretValue
+	// when the version changed), made only while the key is in use: at most
+	// 288 calls a day per process.
 	DefaultPollInterval = 5 * time.Minute
 	// DefaultRotationWait bounds how long a refresh waits for a rotation
 	// started with [WithRotation] to move AWSCURRENT to a new key. It is

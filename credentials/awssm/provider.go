@@ -63,6 +63,7 @@ type Provider struct {
 	mu       sync.Mutex
 	version  string                // VersionId of AWSCURRENT at the last read
 	rejected map[[32]byte]struct{} // fingerprints of keys rejected while AWSCURRENT was version
+	extended string                // version last offered as the same key with a later expiry
 }
 
 // New returns a Provider for the secret secretID (its name or ARN), read
@@ -137,6 +138,12 @@ func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential)
 		return credentials.Credential{}, credentials.Permanent(err)
 	}
 	p.seeCurrent(cur.id)
+	if cur.cred.Key == rejected.Key && cur.cred.Expiry.After(rejected.Expiry) && p.extendOnce(cur.id) {
+		// The same key with a later expiry: what a refresh ahead of expiry
+		// looks for. Offered once per version, so that a key the API did
+		// reject is not offered again and again.
+		return cur.cred, nil
+	}
 	p.reject(rejected.Key)
 	if !p.wasRejected(cur.cred.Key) {
 		return cur.cred, nil
@@ -155,7 +162,8 @@ func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential)
 	}
 	return credentials.Credential{}, credentials.Permanent(&Error{
 		SecretID: p.id, Kind: credentials.ErrSameKey,
-		msg: "AWSCURRENT (version " + cur.id + ") still holds the rejected key and no rotation is under way (no AWSPENDING version with another key)",
+		msg: "AWSCURRENT (version " + cur.id + ") still holds the key being replaced (rejected by the API, or about to expire) " +
+			"and no rotation is under way (no AWSPENDING version with another key)",
 		hint: "put the new key in the secret (aws secretsmanager put-secret-value), rotate it (aws secretsmanager rotate-secret), " +
 			"or let the Provider start the rotation with awssm.WithRotation",
 	})
@@ -194,6 +202,18 @@ func (p *Provider) seeCurrent(id string) {
 		p.version = id
 		clear(p.rejected)
 	}
+}
+
+// extendOnce reports whether version id has not been offered before as the
+// same key with a later expiry, and records that it now is.
+func (p *Provider) extendOnce(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.extended == id {
+		return false
+	}
+	p.extended = id
+	return true
 }
 
 func (p *Provider) seenCurrent() string {
