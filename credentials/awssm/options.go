@@ -32,8 +32,7 @@ type config struct {
 	poll        time.Duration // PollInterval; <= 0: off
 	rotate      bool          // start RotateSecret when the rejected key is still current
 	rotateWait  time.Duration
-	rotateCheck time.Duration // first interval between checks while waiting (then doubling)
-	maxAttempts int           // SDK retry attempts per call; 0: the client's own setting
+	maxAttempts int // SDK retry attempts per call; 0: the client's own setting
 	logger      *slog.Logger
 }
 
