@@ -169,7 +169,10 @@ func (p *Provider) classify(op, stage string, err error) *Error {
 		e.hint = "check the secret's name or ARN, and that the client's region and account are the secret's"
 	case e.Code == "AccessDeniedException":
 		e.Kind = ErrAccessDenied
-		e.hint = "grant the caller secretsmanager:" + op + " on the secret (and kms:Decrypt on its key if it is a customer managed key)"
+		e.hint = "grant the caller secretsmanager:" + op + " on the secret"
+		if op == "GetSecretValue" {
+			e.hint += " (and kms:Decrypt on its key if it is a customer managed key)"
+		}
 	case e.Code == "DecryptionFailure":
 		e.Kind = ErrAccessDenied
 		e.hint = "grant the caller kms:Decrypt on the secret's KMS key, and check that the key is enabled"
