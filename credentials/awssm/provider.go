@@ -158,7 +158,7 @@ func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential)
 		return pend.cred, nil
 	}
 	if p.cfg.rotate {
-		return p.rotate(ctx, cur.id)
+		return p.rotate(ctx, cur.id, rejected.Key)
 	}
 	return credentials.Credential{}, credentials.Permanent(&Error{
 		SecretID: p.id, Kind: credentials.ErrSameKey,

@@ -22,8 +22,11 @@ const (
 
 // rotate starts the secret's rotation (unless one is already under way)
 // and waits, bounded by WithRotation's wait and by ctx, for AWSCURRENT to
-// move from version currentID to a version holding a key not rejected.
-func (p *Provider) rotate(ctx context.Context, currentID string) (credentials.Credential, error) {
+// move from version currentID to a version holding another key than
+// rejected. A new AWSCURRENT version means the rotation function finished
+// (set the key at the API and tested it), so its key is used even if it was
+// rejected before, as an AWSPENDING key offered too early.
+func (p *Provider) rotate(ctx context.Context, currentID, rejected string) (credentials.Credential, error) {
 	_, err := p.api.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(p.id)}, p.callOpts...)
 	switch {
 	case err == nil:
@@ -61,10 +64,19 @@ func (p *Provider) rotate(ctx context.Context, currentID string) (credentials.Cr
 		if err != nil {
 			return credentials.Credential{}, credentials.Permanent(err)
 		}
-		if v.id != currentID && !p.wasRejected(v.cred.Key) {
+		if v.id != currentID {
 			p.seeCurrent(v.id)
 			p.log.InfoContext(ctx, "awssm: the rotation moved AWSCURRENT to a new version",
 				slog.String("secret_id", p.id), slog.String("current_version", v.id))
+			if v.cred.Key == rejected {
+				// Its AWSPENDING key was offered, and rejected, before the
+				// rotation finished; the Cache keeps it for the next request.
+				return credentials.Credential{}, credentials.Permanent(&Error{
+					SecretID: p.id, Op: "RotateSecret", Kind: credentials.ErrSameKey,
+					msg:  "the rotation finished with the key the API had rejected while it was AWSPENDING",
+					hint: "the next request uses it; if the API rejects it again, check the rotation function's setSecret step",
+				})
+			}
 			return v.cred, nil
 		}
 		left := time.Until(deadline)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/awssm"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
@@ -128,5 +129,41 @@ func TestWithRotationWaitsForRotationUnderWay(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "rotation already under way") {
 		t.Errorf("waiting for the rotation under way was not logged:\n%s", logs)
+	}
+}
+
+// An AWSPENDING key offered before its rotation finished is rejected; the
+// next refresh waits for the rotation under way, and once it finishes with
+// that very key, says so at once instead of waiting out the bound.
+func TestWithRotationPendingOfferedTooEarly(t *testing.T) {
+	f := newFakeSM(t)
+	old, pending := newKey(), newKey()
+	f.Create("s", old)
+	f.EnableRotation("s", newKey)
+	p, _ := newProvider(t, f, "s", awssm.WithRotation(time.Minute))
+	ctx := context.Background()
+	cred, err := p.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.BeginRotation("s", &pending)
+	if cred, err = p.Refresh(ctx, cred); err != nil || cred.Key != pending {
+		t.Fatalf("Refresh = %v, %v; want the AWSPENDING key", cred, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for f.Calls("RotateSecret") == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		f.FinishRotation("s")
+	}()
+	_, err = p.Refresh(ctx, cred) // the API rejected the AWSPENDING key
+	<-done
+	if !errors.Is(err, credentials.ErrSameKey) || !strings.Contains(err.Error(), "rotation finished") {
+		t.Fatalf("Refresh error = %v; want ErrSameKey saying the rotation finished with the rejected key", err)
+	}
+	if n := f.Calls("RotateSecret"); n != 1 {
+		t.Errorf("RotateSecret calls = %d, want 1 (refused: the rotation was under way)", n)
 	}
 }
