@@ -28,6 +28,11 @@
 // apart, so that a hook can extend a key that is expiring but mint one for a
 // key the API rejected. [Exec] passes the reason on to its command.
 //
+// A Provider whose source can change on its own, like a [File] that a
+// Kubernetes secret update replaces, is a [Poller]: the Cache checks it at
+// an interval while the key is in use and swaps a new key in before the API
+// rejects the old one.
+//
 // Package transport builds a Cache automatically; build one yourself to share
 // it between clients or to tune it.
 //
