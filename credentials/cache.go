@@ -29,13 +29,19 @@ var ErrCacheClosed = errors.New("credentials: cache is closed")
 // front of a Provider, and it is itself a Provider.
 //
 // Retrieve is lock-free: one atomic load (and, for a credential with an
-// expiry, one clock read). A refresh happens when
+// expiry or from a [Poller], one clock read). A refresh happens when
 //   - there is no credential yet (the first Retrieve),
 //   - the API rejected the current one ([Cache.Invalidate]),
 //   - the current one has expired (Retrieve blocks), or
 //   - it will expire within ExpiryWindow: Retrieve starts a background
 //     refresh, jittered so that a fleet does not refresh in lockstep, and
 //     keeps returning the current key meanwhile.
+//
+// When Provider is a [Poller] and Refresh is nil, the Cache also asks it,
+// at most once per PollInterval and only while Retrieve is being called,
+// whether its source holds a new key (a rotated secret, a replaced file);
+// the poll runs in the background and a new key is swapped in for every
+// goroutine at once. An idle Cache runs no goroutine and no timer.
 //
 // However many goroutines ask, one refresh runs (golang.org/x/sync/
 // singleflight) and all share its result; each waits only as long as its own
@@ -96,12 +102,17 @@ type Cache struct {
 	bg       sync.WaitGroup // refreshes and background goroutines under way
 }
 
-// entry is one stored credential. It is immutable but for refreshing.
+// entry is one stored credential. It is immutable but for its flags; a poll
+// that finds nothing new stores a successor with the same gen and a later
+// pollAt.
 type entry struct {
 	cred       Credential
 	gen        uint64
-	refreshAt  time.Time   // start refreshing ahead from here; zero: never
+	refreshAt  time.Time   // the earlier of expireAt and pollAt: Retrieve's one comparison; zero: never
+	expireAt   time.Time   // start refreshing ahead of expiry from here; zero: never
+	pollAt     time.Time   // poll the Provider from here; zero: never
 	refreshing atomic.Bool // a background refresh is under way
+	polling    atomic.Bool // a poll of this entry was started (never reset: the next one polls a successor)
 }
 
 // failure is the outcome of a failed refresh of generation gen.
@@ -123,17 +134,29 @@ func (c *Cache) Retrieve(ctx context.Context) (Credential, error) {
 		if now.Before(e.refreshAt) {
 			return e.cred, nil
 		}
-		if now.Before(e.cred.Expiry) {
-			c.refreshAhead(e)
-			return e.cred, nil
-		}
-		e, err := c.replace(ctx, e, ReasonExpired)
-		if err != nil {
-			return Credential{}, err
-		}
-		return e.cred, nil
+		return c.due(ctx, e, now)
 	}
 	e, err := c.replace(ctx, nil, ReasonInitial)
+	if err != nil {
+		return Credential{}, err
+	}
+	return e.cred, nil
+}
+
+// due handles a Retrieve at or past e.refreshAt: it starts a poll if one is
+// due, and refreshes ahead of expiry or, once expired, blocks for a new key.
+func (c *Cache) due(ctx context.Context, e *entry, now time.Time) (Credential, error) {
+	if !e.pollAt.IsZero() && !now.Before(e.pollAt) {
+		c.pollAhead(e)
+	}
+	if e.expireAt.IsZero() || now.Before(e.expireAt) {
+		return e.cred, nil
+	}
+	if now.Before(e.cred.Expiry) {
+		c.refreshAhead(e)
+		return e.cred, nil
+	}
+	e, err := c.replace(ctx, e, ReasonExpired)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -263,11 +286,28 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 		c.notify(ev)
 		return nil, err
 	}
-	e := &entry{cred: cred, gen: c.gens.Add(1), refreshAt: c.refreshPoint(cred)}
+	e := c.newEntry(cred)
 	c.current.Store(e)
 	ev.Phase, ev.Expiry = RefreshSucceeded, cred.Expiry
 	c.notify(ev)
 	return e, nil
+}
+
+// newEntry makes the entry for a new credential, with its refresh and poll
+// points.
+func (c *Cache) newEntry(cred Credential) *entry {
+	e := &entry{cred: cred, gen: c.gens.Add(1), expireAt: c.refreshPoint(cred)}
+	e.pollAt = c.nextPoll()
+	e.refreshAt = earliest(e.expireAt, e.pollAt)
+	return e
+}
+
+// earliest returns the earlier of two points, a zero one meaning never.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // refreshPoint picks when to start refreshing cred ahead of its expiry:

@@ -18,9 +18,11 @@ const (
 	ReasonRejected                      // the API rejected the current one
 	ReasonExpiring                      // it expires soon (background refresh)
 	ReasonExpired                       // it has expired
+	ReasonChanged                       // a [Poller] found a new key in its source
 )
 
-// String names the reason: "initial", "rejected", "expiring" or "expired".
+// String names the reason: "initial", "rejected", "expiring", "expired" or
+// "changed".
 func (r RefreshReason) String() string {
 	switch r {
 	case ReasonInitial:
@@ -31,6 +33,8 @@ func (r RefreshReason) String() string {
 		return "expiring"
 	case ReasonExpired:
 		return "expired"
+	case ReasonChanged:
+		return "changed"
 	}
 	return "unknown"
 }
