@@ -79,7 +79,7 @@ func (p *Provider) explain(e *Error, said string) {
 // costs one more request, on this error only.
 func (p *Provider) notFound(ctx context.Context, op, path string) error {
 	e := &Error{Op: op, Path: path, StatusCode: http.StatusNotFound, kind: ErrNotFound,
-		Problem: fmt.Sprintf("no secret at path %q in mount %q (404): check both (vault kv get -mount=%s %s)",
+		Problem: fmt.Sprintf("no secret at path %q in mount %q (404): check both (vault secrets list; vault kv get -mount=%s %s)",
 			p.path, p.mount, p.mount, p.path)}
 	if strings.HasPrefix(p.path, "data/") {
 		e.Problem += `; give the path without the "data/" segment of the HTTP API: the provider adds it`

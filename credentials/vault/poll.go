@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // secret value) and compares current_version with the version of the last
 // key read; only when it changed does it read that version (a second GET).
 // If current is not the last key this Provider read, it reads the latest
-// version directly. "Unchanged" is not an error.
+// version directly. With [WithExpiryMetadata], a changed expiry in the
+// metadata is reported too (the same key, changed), with no further read.
+// "Unchanged" is not an error.
 //
 // A [credentials.Cache] calls Poll every [Provider.PollInterval] while its
 // key is in use, and swaps a changed key in for every goroutine, so a key
@@ -43,7 +46,7 @@ func (p *Provider) Poll(ctx context.Context, current credentials.Credential) (cr
 			Problem: "the metadata carries no current_version: is this a KV version 2 mount? (vault secrets list -detailed)"})
 	}
 	if n == last.n {
-		return current, false, nil
+		return p.expiryMoved(current, s.Data)
 	}
 	versions, _ := s.Data["versions"].(map[string]any)
 	if md, ok := versions[strconv.Itoa(n)].(map[string]any); ok {
@@ -58,6 +61,30 @@ func (p *Provider) Poll(ctx context.Context, current credentials.Credential) (cr
 		return credentials.Credential{}, false, err
 	}
 	return changed(current, v)
+}
+
+// expiryMoved reports a new expiry for the same key when the expiry lives in
+// the custom metadata (WithExpiryMetadata), which changes without a new
+// version; the metadata read has it already.
+func (p *Provider) expiryMoved(current credentials.Credential, md map[string]any) (credentials.Credential, bool, error) {
+	if p.cfg.expiryMeta == "" {
+		return current, false, nil
+	}
+	cm, _ := md["custom_metadata"].(map[string]any)
+	exp, err := parseExpiry(cm[p.cfg.expiryMeta])
+	if err != nil {
+		return credentials.Credential{}, false, credentials.Permanent(&Error{Op: "poll", Path: p.metadataPath(),
+			Problem: fmt.Sprintf("the custom metadata %q %v: write an RFC 3339 time (2026-01-02T15:04:05Z) or Unix seconds (the value is not shown)",
+				p.cfg.expiryMeta, err)})
+	}
+	if exp.Equal(current.Expiry) {
+		return current, false, nil
+	}
+	cred := credentials.Credential{Key: current.Key, Expiry: exp}
+	if last := p.last.Load(); last != nil && last.cred.Key == current.Key {
+		p.last.Store(&version{n: last.n, cred: cred})
+	}
+	return cred, true, nil
 }
 
 func changed(current credentials.Credential, v *version) (credentials.Credential, bool, error) {

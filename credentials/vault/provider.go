@@ -33,6 +33,12 @@ type Provider struct {
 	last atomic.Pointer[version] // the last version read successfully
 }
 
+var (
+	_ credentials.Provider  = (*Provider)(nil)
+	_ credentials.Refresher = (*Provider)(nil)
+	_ credentials.Poller    = (*Provider)(nil)
+)
+
 // version is one KV v2 version of the secret, as read.
 type version struct {
 	n    int
