@@ -41,7 +41,7 @@ func keyData(key string) map[string]any {
 }
 
 // assertNoSecret checks every fmt verb and both slog handlers on v.
-func assertNoSecret(t *testing.T, what string, v any) {
+func assertNoSecret(t *testing.T, what string, v any, more ...string) {
 	t.Helper()
 	var outs []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
@@ -56,7 +56,7 @@ func assertNoSecret(t *testing.T, what string, v any) {
 	}
 	outs = append(outs, buf.String())
 	for _, out := range outs {
-		for _, s := range secretsOf {
+		for _, s := range append(more, secretsOf...) {
 			if strings.Contains(out, s) {
 				t.Errorf("%s leaks a secret: %s", what, out)
 			}
