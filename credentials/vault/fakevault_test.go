@@ -67,7 +67,7 @@ type kvVersion struct {
 
 const testToken = "hvs.CAESIJ3fakeTokenForTestsOnly0123456789"
 
-func newFakeVault(t *testing.T) *fakeVault {
+func newFakeVault(t testing.TB) *fakeVault {
 	t.Helper()
 	f := &fakeVault{
 		token:   testToken,
@@ -82,7 +82,7 @@ func newFakeVault(t *testing.T) *fakeVault {
 
 // client returns an official Vault client for the fake: its address, the
 // token, and retries that wait a millisecond instead of a second.
-func (f *fakeVault) client(t *testing.T) *api.Client {
+func (f *fakeVault) client(t testing.TB) *api.Client {
 	t.Helper()
 	conf := api.DefaultConfig()
 	conf.Address = f.srv.URL

@@ -27,7 +27,7 @@ const (
 // formatted value.
 var secretsOf = []string{key1, key2, otherValue, testToken, "51HxJk2eZvKYlo2CQ4aPq9f2c", "7TgW1mNcR8sLx0pVq3EyuB5d"}
 
-func newProvider(t *testing.T, f *fakeVault, opts ...vault.Option) *vault.Provider {
+func newProvider(t testing.TB, f *fakeVault, opts ...vault.Option) *vault.Provider {
 	t.Helper()
 	p, err := vault.New(f.client(t), mount, path, field, opts...)
 	if err != nil {
