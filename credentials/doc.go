@@ -23,6 +23,11 @@
 //	cred, err := cache.Retrieve(ctx)           // lock-free once loaded
 //	next, err := cache.Invalidate(ctx, cred)   // after the API rejected cred
 //
+// A Provider whose source can change on its own, like a [File] that a
+// Kubernetes secret update replaces, is a [Poller]: the Cache checks it at
+// an interval while the key is in use and swaps a new key in before the API
+// rejects the old one.
+//
 // Package transport builds a Cache automatically; build one yourself to share
 // it between clients or to tune it.
 //
