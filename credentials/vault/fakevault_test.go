@@ -120,6 +120,15 @@ func (f *fakeVault) deleteLatest(mountPath string) {
 	s.versions[len(s.versions)-1].deleted = time.Now().UTC()
 }
 
+// scheduleDeletion sets a future deletion_time on the latest version, as
+// a mount's delete_version_after does.
+func (f *fakeVault) scheduleDeletion(mountPath string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.secrets[mountPath]
+	s.versions[len(s.versions)-1].deleted = at.UTC()
+}
+
 // destroyLatest destroys the latest version ("vault kv destroy").
 func (f *fakeVault) destroyLatest(mountPath string) {
 	f.mu.Lock()
@@ -246,7 +255,9 @@ func (f *fakeVault) serveData(w http.ResponseWriter, r *http.Request, mountPath 
 		"destroyed":       v.destroyed,
 		"version":         n,
 	}
-	if v.destroyed || !v.deleted.IsZero() {
+	// A deletion_time in the future is delete_version_after at work: the
+	// version is still readable until then.
+	if v.destroyed || (!v.deleted.IsZero() && !v.deleted.After(time.Now())) {
 		writeJSON(w, http.StatusNotFound, envelope(map[string]any{"data": nil, "metadata": md}))
 		return
 	}

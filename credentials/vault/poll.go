@@ -98,5 +98,5 @@ func changed(current credentials.Credential, v *version) (credentials.Credential
 // future one on versions that delete_version_after will delete).
 func isPast(rfc3339 string) bool {
 	t, err := time.Parse(time.RFC3339Nano, rfc3339)
-	return err != nil || !t.After(time.Now())
+	return err == nil && !t.After(time.Now()) // unparsable: let the read of the version tell
 }

@@ -115,6 +115,15 @@ func TestPoll(t *testing.T) {
 		}
 		assertNoSecret(t, "error", err)
 	})
+	t.Run("a new version due for deletion later (delete_version_after) is used", func(t *testing.T) {
+		f, p, cur := pollSetup(t)
+		f.put(mountPath, keyData(key2))
+		f.scheduleDeletion(mountPath, time.Now().Add(time.Hour))
+		cred, changed, err := p.Poll(ctx, cur)
+		if err != nil || !changed || cred.Key != key2 {
+			t.Fatalf("Poll = %v, %v, %v; want key2 changed", cred, changed, err)
+		}
+	})
 	t.Run("metadata not readable", func(t *testing.T) {
 		f, p, cur := pollSetup(t)
 		f.deny("secret/metadata/myapp/billing")

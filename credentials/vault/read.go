@@ -58,7 +58,9 @@ func (p *Provider) decode(op string, s *api.Secret) (*version, error) {
 	}
 	data, _ := s.Data["data"].(map[string]any)
 	if data == nil {
-		return nil, p.deleted(op, path, n, md)
+		e := p.deleted(op, path, n, md)
+		e.StatusCode = 404 // Vault answers a read of a deleted version 404, with its metadata
+		return nil, e
 	}
 	raw, ok := data[p.field]
 	if !ok {
@@ -102,8 +104,8 @@ func (p *Provider) decode(op string, s *api.Secret) (*version, error) {
 }
 
 // deleted explains a KV v2 read that came back without data.
-func (p *Provider) deleted(op, path string, n int, md map[string]any) error {
-	e := &Error{Op: op, Path: path, StatusCode: 404, kind: ErrVersionDeleted}
+func (p *Provider) deleted(op, path string, n int, md map[string]any) *Error {
+	e := &Error{Op: op, Path: path, kind: ErrVersionDeleted}
 	destroyed, _ := md["destroyed"].(bool)
 	when, _ := md["deletion_time"].(string)
 	switch {
