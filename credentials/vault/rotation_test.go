@@ -19,7 +19,9 @@ import (
 
 // apiSetup starts the fake API with one key, stored in the fake Vault as
 // version 1, and a rekey Client reading it through the Provider.
-func apiSetup(t *testing.T, f *fakeVault, creds func(*vault.Provider) credentials.Provider, opts ...vault.Option) (*rekeytest.Server, credentials.Credential, *rekey.Client, *bytes.Buffer) {
+// The Client logs to the returned buffer (refresh and poll events included)
+// and reports to hooks.
+func apiSetup(t *testing.T, f *fakeVault, hooks rekey.Hooks, opts ...vault.Option) (*rekeytest.Server, credentials.Credential, *rekey.Client, *bytes.Buffer) {
 	t.Helper()
 	srv := rekeytest.NewServer()
 	t.Cleanup(srv.Close)
@@ -29,15 +31,13 @@ func apiSetup(t *testing.T, f *fakeVault, creds func(*vault.Provider) credential
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	client, err := rekey.NewClient(srv.URL, rekey.WithCredentials(creds(p)), rekey.WithLogger(logger))
+	client, err := rekey.NewClient(srv.URL, rekey.WithCredentials(p), rekey.WithLogger(logger), rekey.WithHooks(hooks))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
 	return srv, k1, client, &logs
 }
-
-func asProvider(p *vault.Provider) credentials.Provider { return p }
 
 type lockedWriter struct {
 	mu *sync.Mutex
@@ -62,7 +62,7 @@ func echo(ctx context.Context, c *rekey.Client) error {
 // Vault is read once per key, never per request.
 func TestClientReadsVaultOncePerKey(t *testing.T) {
 	f := newFakeVault(t)
-	_, _, client, _ := apiSetup(t, f, asProvider, vault.WithPollInterval(0))
+	_, _, client, _ := apiSetup(t, f, rekey.Hooks{}, vault.WithPollInterval(0))
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 20 {
@@ -90,7 +90,7 @@ func TestClientReadsVaultOncePerKey(t *testing.T) {
 // succeeds on its replay.
 func TestClientRecoversFromARotationInVault(t *testing.T) {
 	f := newFakeVault(t)
-	srv, k1, client, logs := apiSetup(t, f, asProvider, vault.WithPollInterval(0))
+	srv, k1, client, logs := apiSetup(t, f, rekey.Hooks{}, vault.WithPollInterval(0))
 	ctx := context.Background()
 	if err := echo(ctx, client); err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestClientRecoversFromARotationInVault(t *testing.T) {
 // at once with an error that says so, after one read of Vault.
 func TestClientUnchangedVersionFailsAtOnce(t *testing.T) {
 	f := newFakeVault(t)
-	srv, k1, client, logs := apiSetup(t, f, asProvider, vault.WithPollInterval(0))
+	srv, k1, client, logs := apiSetup(t, f, rekey.Hooks{}, vault.WithPollInterval(0))
 	ctx := context.Background()
 	if err := echo(ctx, client); err != nil {
 		t.Fatal(err)
@@ -147,6 +147,9 @@ func TestClientUnchangedVersionFailsAtOnce(t *testing.T) {
 	}
 	if got := f.requests.Load() - before; got != 1 {
 		t.Errorf("made %d requests to Vault; want 1 (no retry, no backoff)", got)
+	}
+	if !strings.Contains(logs.String(), `"attempts":1,"error":"vault: refresh secret/data/myapp/billing: nothing newer`) {
+		t.Errorf("the client's log does not report the one failed refresh:\n%s", logs)
 	}
 	assertNoSecret(t, "error", err, k1.Key)
 	assertNoSecret(t, "client logs", logs.String(), k1.Key)
@@ -172,16 +175,11 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 			f := newFakeVault(t)
 			swapped := make(chan struct{})
 			var once sync.Once
-			var cache *credentials.Cache
-			srv, k1, client, logs := apiSetup(t, f, func(p *vault.Provider) credentials.Provider {
-				cache = &credentials.Cache{Provider: p, OnRefresh: func(ev credentials.RefreshEvent) {
-					if ev.Reason == credentials.ReasonChanged && ev.Phase == credentials.RefreshSucceeded {
-						once.Do(func() { close(swapped) })
-					}
-				}}
-				return cache
-			}, vault.WithPollInterval(tc.poll))
-			t.Cleanup(func() { cache.Close() })
+			srv, k1, client, logs := apiSetup(t, f, rekey.Hooks{RefreshSucceeded: func(ev credentials.RefreshEvent) {
+				if ev.Reason == credentials.ReasonChanged {
+					once.Do(func() { close(swapped) })
+				}
+			}}, vault.WithPollInterval(tc.poll))
 
 			const workers = 8
 			var epoch atomic.Int64 // 1 once the new key is in the Cache
@@ -247,6 +245,9 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 			} else if st.Rejections == 0 {
 				t.Errorf("without polling the rotation cost no rejection: the test does not tell polling apart")
 			}
+			if tc.poll > 0 && !strings.Contains(logs.String(), `"msg":"rekey: API key refreshed","reason":"changed"`) {
+				t.Errorf("the client's log does not report the swap:\n%s", logs)
+			}
 			assertNoSecret(t, "client logs", logs.String(), k1.Key, k2.Key)
 		})
 	}
@@ -263,4 +264,49 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// Vault sealed while the key is in use: polls fail and say so through
+// OnRefresh, the key in use stays in use, and no request fails.
+func TestSealedVaultKeepsTheKeyInUse(t *testing.T) {
+	f := newFakeVault(t)
+	failedPoll := make(chan error, 1)
+	_, k1, client, logs := apiSetup(t, f, rekey.Hooks{RefreshFailed: func(ev credentials.RefreshEvent) {
+		if ev.Reason == credentials.ReasonChanged {
+			select {
+			case failedPoll <- ev.Err:
+			default:
+			}
+		}
+	}}, vault.WithPollInterval(10*time.Millisecond))
+	ctx := context.Background()
+	if err := echo(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	f.setSealed(true)
+	var pollErr error
+	waitFor(t, "a failed poll", func() bool {
+		if err := echo(ctx, client); err != nil {
+			t.Fatalf("a request failed while Vault was sealed: %v", err)
+		}
+		select {
+		case pollErr = <-failedPoll:
+			return true
+		default:
+			return false
+		}
+	})
+	if !errors.Is(pollErr, vault.ErrSealed) {
+		t.Errorf("poll error = %v; want ErrSealed", pollErr)
+	}
+	for range 20 {
+		if err := echo(ctx, client); err != nil {
+			t.Fatalf("a request failed while Vault was sealed: %v", err)
+		}
+	}
+	if !strings.Contains(logs.String(), "Vault is sealed") {
+		t.Errorf("the client's log does not report the failed poll:\n%s", logs)
+	}
+	assertNoSecret(t, "poll error", pollErr, k1.Key)
+	assertNoSecret(t, "client logs", logs.String(), k1.Key)
 }
