@@ -91,7 +91,7 @@ func (c *Cache) poll(life context.Context, p Poller, e *entry) {
 	}
 	if err == nil && changed && !sameCredential(cred, e.cred) {
 		if err = c.checkPolled(cred); err == nil {
-			c.adopt(e, cred, start) // on success the CompareAndSwap below fails, as it should
+			c.adopt(life, e, cred, start) // on success the CompareAndSwap below fails, as it should
 		}
 	}
 	if err != nil {
@@ -116,10 +116,10 @@ func (c *Cache) checkPolled(cred Credential) error {
 // adopt swaps cred in for e, as the flight of e's generation: a refresh of
 // that generation under way (after a rejection, say) is joined instead, so
 // that a key changes once however it was found.
-func (c *Cache) adopt(e *entry, cred Credential, start time.Time) {
+func (c *Cache) adopt(life context.Context, e *entry, cred Credential, start time.Time) {
 	ch := c.flights.DoChan(strconv.FormatUint(e.gen, 10), func() (any, error) {
-		if cur := c.current.Load(); cur != nil && cur.gen != e.gen {
-			return cur, nil // replaced meanwhile
+		if cur := c.current.Load(); cur != nil && (cur.gen != e.gen || life.Err() != nil) {
+			return cur, nil // replaced meanwhile, or closed
 		}
 		c.notify(RefreshEvent{Phase: RefreshStarted, Reason: ReasonChanged})
 		n := c.newEntry(cred)
