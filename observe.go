@@ -27,7 +27,7 @@ type Hooks struct {
 	ReplayRejected func(transport.Event)
 
 	// RefreshStarted: a refresh of the key began (RefreshEvent.Reason says
-	// why: first key, rejected, expiring, expired).
+	// why: first key, rejected, expiring, expired, changed in its source).
 	RefreshStarted func(credentials.RefreshEvent)
 	// RefreshSucceeded: a new key is in use; Duration and Attempts say what
 	// it took.

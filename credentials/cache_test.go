@@ -224,9 +224,13 @@ func TestCacheCloseStopsBackgroundRefresh(t *testing.T) {
 	c := &credentials.Cache{Provider: credentials.ProviderFunc(func(ctx context.Context) (credentials.Credential, error) {
 		return credentials.Credential{Key: keyN(999), Expiry: time.Now().Add(20 * time.Millisecond)}, nil
 	}), Refresh: m.refresh, ExpiryWindow: time.Hour}
-	// Within the window, Retrieve starts a background refresh that blocks on gate.
+	// Within the window, Retrieve starts a background refresh that blocks on
+	// gate. On a loaded machine the key may expire first, and Retrieve then
+	// waits for that refresh itself: the short context lets the loop go on.
 	waitFor(t, "a background refresh", func() bool {
-		c.Retrieve(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		c.Retrieve(ctx)
 		return m.calls.Load() > 0
 	})
 	done := make(chan struct{})

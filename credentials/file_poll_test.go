@@ -262,7 +262,7 @@ func TestFileThroughCache(t *testing.T) {
 	if n := log.count(credentials.RefreshSucceeded, credentials.ReasonChanged); n != 1 {
 		t.Errorf("%d swaps, want 1: %s", n, &log)
 	}
-	for _, s := range []string{fmt.Sprint(log.all), fmt.Sprintf("%+v %#v", log.all, log.all), log.String(), fmt.Sprint(c)} {
+	for _, s := range []string{fmt.Sprint(log.all), fmt.Sprintf("%+v %#v", log.all, log.all), log.String(), fmt.Sprint(c), fmt.Sprintf("%v %+v %#v", c.Provider, c.Provider, c.Provider)} {
 		if strings.Contains(s, "FIRSTFIRST") || strings.Contains(s, "SECONDSECOND") {
 			t.Errorf("a key leaked: %s", s)
 		}

@@ -121,8 +121,8 @@ func (c *Cache) checkPolled(cred Credential) error {
 // that a key changes once however it was found.
 func (c *Cache) adopt(e *entry, cred Credential, start time.Time) {
 	ch := c.flights.DoChan(strconv.FormatUint(e.gen, 10), func() (any, error) {
-		if cur := c.current.Load(); cur != nil && cur.gen != e.gen {
-			return cur, nil // replaced meanwhile
+		if cur := c.current.Load(); cur != nil && (cur.gen != e.gen || c.isClosed()) {
+			return cur, nil // replaced meanwhile, or closed
 		}
 		c.notify(RefreshEvent{Phase: RefreshStarted, Reason: ReasonChanged})
 		n := c.newEntry(cred)

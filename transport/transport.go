@@ -52,7 +52,9 @@ type Transport struct {
 
 	// Credentials supplies the key. If it is a *credentials.Cache it is used
 	// as is (and Refresh must be nil; configure refreshing on the Cache);
-	// otherwise the Transport puts a Cache of its own in front of it.
+	// otherwise the Transport puts a Cache of its own in front of it (which,
+	// with Refresh nil, checks a credentials.Poller such as credentials.File
+	// for a new key at its interval while requests are sent).
 	Credentials credentials.Provider
 
 	// Refresh obtains a new key after a rejection. nil means asking
