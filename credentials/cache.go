@@ -250,10 +250,11 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 	defer cancel()
 	defer context.AfterFunc(life, cancel)()
 
-	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason})
+	id := refreshIDs.Add(1)
+	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason, ID: id, Context: ctx})
 	start := time.Now()
 	cred, attempts, err := c.fetch(ctx, rejected, reason)
-	ev := RefreshEvent{Reason: reason, Attempts: attempts, Duration: time.Since(start)}
+	ev := RefreshEvent{Reason: reason, Attempts: attempts, Duration: time.Since(start), ID: id, Context: ctx}
 	if err != nil {
 		if life.Err() != nil {
 			err = fmt.Errorf("%w: %w", ErrCacheClosed, err)
