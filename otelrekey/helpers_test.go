@@ -25,10 +25,15 @@ type sdk struct {
 	tp     *sdktrace.TracerProvider
 }
 
-func newSDK(t testing.TB) *sdk {
+// newSDK returns an in-memory SDK; more readers (an exporter) may be added.
+func newSDK(t testing.TB, more ...sdkmetric.Reader) *sdk {
 	t.Helper()
 	s := &sdk{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
-	s.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.reader))
+	opts := []sdkmetric.Option{sdkmetric.WithReader(s.reader)}
+	for _, r := range more {
+		opts = append(opts, sdkmetric.WithReader(r))
+	}
+	s.mp = sdkmetric.NewMeterProvider(opts...)
 	s.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(s.spans))
 	t.Cleanup(func() {
 		s.mp.Shutdown(context.Background())

@@ -54,7 +54,13 @@ const (
 //     the refresh fails after its 4 attempts and the request fails.
 func scriptedRun(t *testing.T, rotations int) *run {
 	t.Helper()
-	r := &run{sdk: newSDK(t), srv: rekeytest.NewServer(rekeytest.WithKeyTTL(time.Hour))}
+	return scriptedRunOn(t, rotations, newSDK(t))
+}
+
+// scriptedRunOn is scriptedRun recording to s.
+func scriptedRunOn(t *testing.T, rotations int, s *sdk) *run {
+	t.Helper()
+	r := &run{sdk: s, srv: rekeytest.NewServer(rekeytest.WithKeyTTL(time.Hour))}
 	t.Cleanup(r.srv.Close)
 	u, _ := url.Parse(r.srv.URL)
 	r.port = u.Port()
