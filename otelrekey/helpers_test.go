@@ -155,3 +155,11 @@ func equalCounts(t testing.TB, name string, got, want map[string]int64) {
 		t.Errorf("%s:\n got %v\nwant %v", name, got, want)
 	}
 }
+
+// within fails unless a gauge was reported (ok) with a value in [lo, hi].
+func within(t testing.TB, name string, v float64, ok bool, lo, hi float64) {
+	t.Helper()
+	if !ok || v < lo || v > hi {
+		t.Errorf("%s = %v (reported: %v), want within [%v, %v]", name, v, ok, lo, hi)
+	}
+}

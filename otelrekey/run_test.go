@@ -31,6 +31,9 @@ type run struct {
 	port string
 	keys []string // every key the run used
 
+	lastMint   time.Time // just before the last key was minted
+	lastExpiry time.Time // that key's expiry
+
 	requests  []sdktrace.ReadOnlySpan // otelhttp's client span of each request, in order
 	refreshes []sdktrace.ReadOnlySpan // the refresh spans, in order
 }
@@ -71,10 +74,12 @@ func scriptedRunOn(t *testing.T, rotations int, s *sdk) *run {
 		if stale.Load() {
 			return rejected, nil
 		}
+		before := time.Now()
 		c, err := r.srv.Refresh(ctx, rejected)
 		if err == nil {
 			mu.Lock()
 			r.keys = append(r.keys, c.Key)
+			r.lastMint, r.lastExpiry = before, c.Expiry
 			mu.Unlock()
 		}
 		return c, err

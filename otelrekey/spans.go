@@ -34,10 +34,8 @@ func (t *Telemetry) startRefreshSpan(ev credentials.RefreshEvent) {
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(RefreshReasonKey.String(ev.Reason.String())),
 		trace.WithAttributes(t.attrs...))
-	if !span.IsRecording() {
-		return
-	}
-	t.spans.Store(ev.ID, span)
+	t.spans.Store(ev.ID, span) // recording or not, so that the end pairs with it
+
 }
 
 // endRefreshSpan ends the span of the refresh that ev finishes. For an end
