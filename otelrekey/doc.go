@@ -72,7 +72,9 @@
 //
 // No attribute, event or span name carries a key or any part of one:
 // rekey's events carry none, and the attributes are built from the status,
-// the host, reasons and error messages, which rekey keeps free of keys.
+// the host, fixed names and error messages. rekey's own error messages never
+// contain a key; the error of your refresh hook is recorded as it is (on a
+// failed refresh's span), so keep keys out of it too.
 //
 // A Telemetry is safe for concurrent use; its hooks are fast and never block
 // on I/O (the OpenTelemetry SDK exports in the background).
