@@ -101,7 +101,7 @@ func (o *observer) event(ev transport.Event) {
 		if ev.Reason != "" {
 			attrs = append(attrs, slog.String("reason", ev.Reason))
 		}
-		o.log.LogAttrs(context.Background(), level, msg, attrs...)
+		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
 	}
 }
 
@@ -133,7 +133,7 @@ func (o *observer) refresh(ev credentials.RefreshEvent) {
 		if ev.Err != nil {
 			attrs = append(attrs, slog.String("error", ev.Err.Error()))
 		}
-		o.log.LogAttrs(context.Background(), level, msg, attrs...)
+		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
 	}
 }
 
@@ -154,6 +154,16 @@ func (o *observer) retry(ev transport.RetryEvent) {
 		if ev.Err != nil {
 			attrs = append(attrs, slog.String("error", ev.Err.Error()))
 		}
-		o.log.LogAttrs(context.Background(), slog.LevelInfo, "rekey: retrying request", attrs...)
+		o.log.LogAttrs(orBackground(ev.Context), slog.LevelInfo, "rekey: retrying request", attrs...)
 	}
+}
+
+// orBackground returns ctx, or context.Background if ctx is nil (an event
+// built by hand), for the logger: a handler that correlates records with
+// traces finds the request's span in an event's Context.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }

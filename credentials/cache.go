@@ -312,10 +312,11 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 	defer c.endRefresh(&cancel) // Close waits for this refresh, OnRefresh included
 	ctx = WithRefreshReason(ctx, reason) // for RefreshReasonFrom in the source
 
-	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason})
+	id := refreshIDs.Add(1)
+	c.notify(RefreshEvent{Phase: RefreshStarted, Reason: reason, ID: id, Context: ctx})
 	start := time.Now()
 	cred, attempts, err := c.fetch(ctx, rejected, reason)
-	ev := RefreshEvent{Reason: reason, Attempts: attempts, Duration: time.Since(start)}
+	ev := RefreshEvent{Reason: reason, Attempts: attempts, Duration: time.Since(start), ID: id, Context: ctx}
 	if err != nil {
 		if c.isClosed() {
 			err = fmt.Errorf("%w: %w", ErrCacheClosed, err)

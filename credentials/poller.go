@@ -98,7 +98,9 @@ func (c *Cache) poll(p Poller, e *entry) {
 		}
 	}
 	if err != nil {
-		c.notify(RefreshEvent{Phase: RefreshFailed, Reason: ReasonChanged, Attempts: 1, Duration: time.Since(start), Err: err})
+		// A failed poll has no started event: it is reported whole, with an
+		// ID of its own, like a refresh that started and failed at once.
+		c.notify(RefreshEvent{Phase: RefreshFailed, Reason: ReasonChanged, Attempts: 1, Duration: time.Since(start), Err: err, ID: refreshIDs.Add(1), Context: context.Background()})
 	}
 	next := &entry{cred: e.cred, gen: e.gen, expireAt: e.expireAt, pollAt: c.nextPoll()}
 	next.refreshAt = earliest(next.expireAt, next.pollAt)
@@ -124,10 +126,11 @@ func (c *Cache) adopt(e *entry, cred Credential, start time.Time) {
 		if cur := c.current.Load(); cur != nil && (cur.gen != e.gen || c.isClosed()) {
 			return cur, nil // replaced meanwhile, or closed
 		}
-		c.notify(RefreshEvent{Phase: RefreshStarted, Reason: ReasonChanged})
+		id := refreshIDs.Add(1)
+		c.notify(RefreshEvent{Phase: RefreshStarted, Reason: ReasonChanged, ID: id, Context: context.Background()})
 		n := c.newEntry(cred)
 		c.current.Store(n)
-		c.notify(RefreshEvent{Phase: RefreshSucceeded, Reason: ReasonChanged, Attempts: 1, Duration: time.Since(start), Expiry: cred.Expiry})
+		c.notify(RefreshEvent{Phase: RefreshSucceeded, Reason: ReasonChanged, Attempts: 1, Duration: time.Since(start), Expiry: cred.Expiry, ID: id, Context: context.Background()})
 		return n, nil
 	})
 	<-ch // a joined refresh is bounded by RefreshTimeout and Close

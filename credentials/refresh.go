@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -71,7 +72,23 @@ type RefreshEvent struct {
 	Duration time.Duration // time the refresh took (when finished)
 	Expiry   time.Time     // the new credential's expiry (on success; zero: unknown)
 	Err      error         // why it failed (on failure)
+
+	// ID identifies the refresh: its started event and its succeeded or
+	// failed event carry the same ID, which no other refresh in the process
+	// has (across every Cache), so that a tracer can pair them even when
+	// refreshes overlap. IDs start at 1.
+	ID uint64
+
+	// Context is the context the refresh runs in: that of the caller whose
+	// request started it (its values, such as a trace span, without its
+	// cancellation), or a background context for a refresh ahead of
+	// expiry. A tracer can start the refresh's span from it. It is not
+	// for cancelling anything.
+	Context context.Context
 }
+
+// refreshIDs numbers refreshes for RefreshEvent.ID, process-wide.
+var refreshIDs atomic.Uint64
 
 // Permanent marks err as not worth retrying: a [Cache] stops refreshing at
 // once and reports it. Use it in a RefreshFunc for failures such as an

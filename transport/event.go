@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/rekeyhq/rekey/internal/apierr"
@@ -46,6 +47,12 @@ type Event struct {
 	StatusCode int
 	RequestID  string
 	Reason     string // for EventNotReplayed
+
+	// Context is the context of the request the event is about, so that a
+	// tracer can put the event on the request's span (see
+	// trace.SpanFromContext) and a logger can correlate it. The Transport
+	// always sets it; it is not for cancelling anything.
+	Context context.Context
 }
 
 func (t *Transport) emit(kind EventKind, req *http.Request, e *apierr.APIError) {
@@ -59,5 +66,6 @@ func (t *Transport) emit(kind EventKind, req *http.Request, e *apierr.APIError) 
 		StatusCode: e.StatusCode,
 		RequestID:  e.RequestID,
 		Reason:     e.NotReplayed,
+		Context:    req.Context(),
 	})
 }

@@ -71,6 +71,10 @@ type RetryEvent struct {
 	Wait       time.Duration // how long Retry waits before the next attempt
 	StatusCode int           // the failed attempt's status; 0 for a connection error
 	Err        error         // the connection error; nil for a status
+
+	// Context is the context of the request being retried, so that a
+	// tracer can put the retry on the request's span. Retry always sets it.
+	Context context.Context
 }
 
 // RetryError is returned when a request was attempted more than once and
@@ -241,6 +245,7 @@ func (s *retrier) backoff(_, _ time.Duration, i int, resp *http.Response) time.D
 		ev := RetryEvent{
 			Method: s.req.Method, URL: apierr.RequestURL(s.req.URL),
 			Attempt: n, Wait: d, Err: s.lastErr,
+			Context: s.req.Context(),
 		}
 		if resp != nil {
 			ev.StatusCode = resp.StatusCode
