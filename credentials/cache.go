@@ -309,7 +309,7 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 	if !c.startRefresh(&cancel) {
 		return nil, ErrCacheClosed
 	}
-	defer c.endRefresh(&cancel) // Close waits for this refresh, OnRefresh included
+	defer c.endRefresh(&cancel)          // Close waits for this refresh, OnRefresh included
 	ctx = WithRefreshReason(ctx, reason) // for RefreshReasonFrom in the source
 
 	id := refreshIDs.Add(1)
