@@ -46,6 +46,9 @@ type Event struct {
 	StatusCode int
 	RequestID  string
 	Reason     string // for EventNotReplayed
+	// Cause says why the API rejected the key, when it says so (a
+	// rekey.KeyCause: unknown, invalid, expired or revoked).
+	Cause apierr.KeyCause
 }
 
 func (t *Transport) emit(kind EventKind, req *http.Request, e *apierr.APIError) {
@@ -59,5 +62,6 @@ func (t *Transport) emit(kind EventKind, req *http.Request, e *apierr.APIError) 
 		StatusCode: e.StatusCode,
 		RequestID:  e.RequestID,
 		Reason:     e.NotReplayed,
+		Cause:      e.Cause,
 	})
 }
