@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -105,5 +106,23 @@ func TestClientOnCorpus(t *testing.T) {
 				assertNoKey(t, "error and logs", fmt.Sprintf("%v\n%+v\n%#v\n%s", err, apiErr, apiErr, log), clientKey1, clientKey2)
 			}
 		})
+	}
+}
+
+// TestReadmeListsTheCorpus: the README's "Tested against" table has a row
+// for every response in the corpus.
+func TestReadmeListsTheCorpus(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := corpus.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if !strings.Contains(string(readme), "(internal/apierr/testdata/rejections/"+c.File+".json)") {
+			t.Errorf("README's Tested against table has no row for %s", c.File)
+		}
 	}
 }
