@@ -202,3 +202,13 @@ func TestSlackRecoversEndToEnd(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDefaultMatcherAllocatesNothingOnSuccess: the default costs a status
+// comparison on a 2xx or 3xx, with no body read and no allocation.
+func TestDefaultMatcherAllocatesNothingOnSuccess(t *testing.T) {
+	resp := &http.Response{StatusCode: 200, Header: http.Header{}}
+	body := func() []byte { panic("the default read a 2xx body") }
+	if n := testing.AllocsPerRun(100, func() { transport.IsInvalidKeyRejection(resp, body) }); n != 0 {
+		t.Errorf("IsInvalidKeyRejection allocates %v times on a 200", n)
+	}
+}
