@@ -12,6 +12,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/apierr"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -144,7 +145,7 @@ func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err e
 	switch {
 	case err == nil:
 		fmt.Fprintln(stdout, "valid")
-		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, resp.Status, requestID(resp.Header.Get("X-Request-Id")))
+		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, resp.Status, requestID(apierr.Decode(resp.StatusCode, resp.Header, nil).RequestID))
 		return exitOK
 	case errors.Is(err, rekey.ErrInvalidAPIKey) && errors.As(err, &apiErr):
 		fmt.Fprintln(stdout, "invalid: "+serverMessage(apiErr))
