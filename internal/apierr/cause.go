@@ -35,26 +35,39 @@ func (c KeyCause) String() string {
 }
 
 // window is how many words apart a key noun ("API key", "token") and a
-// state word ("invalid", "expired") may be in a message.
+// state word ("invalid", "expired") may be in a clause of a message.
 const window = 8
 
 // SaysKeyInvalid reports whether an error's code or message says, in so
 // many words, that the API key (or token, or credentials) is invalid,
 // expired, revoked, unknown or disabled: "API key not valid",
 // "API_KEY_INVALID", "token_revoked", "Token is expired". A key noun and a
-// state word must occur in the same field, close together, as whole words,
-// so "max_tokens: Field required" (a payload error) and "action [...] is
-// unauthorized for API key id [...]" (a permission error) do not count.
+// state word must occur in the same clause of the same field, close
+// together, as whole words, so "max_tokens: Field required" and "invalid
+// request: message must be at least 1 token long" (payload errors) and
+// "action [...] is unauthorized for API key id [...]" (a permission error)
+// do not count.
 func SaysKeyInvalid(code, message string) bool {
 	for _, text := range [2]string{code, message} {
-		w := words(text)
-		for i := range w {
-			if isKeyNoun(w, i) && stateNear(w, i) != CauseUnknown {
-				return true
+		for _, clause := range clauses(text) {
+			w := words(clause)
+			for i := range w {
+				if isKeyNoun(w, i) && stateNear(w, i) != CauseUnknown {
+					return true
+				}
 			}
 		}
 	}
 	return false
+}
+
+// clauses splits a message where a sentence or clause ends (. : ; ! ?),
+// so that "invalid request: ... token ..." keeps the state word away from
+// the key noun it does not describe.
+func clauses(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool {
+		return r == '.' || r == ':' || r == ';' || r == '!' || r == '?'
+	})
 }
 
 // CauseOf returns the cause an error's code and message name. A code that
@@ -69,7 +82,7 @@ func CauseOf(code, message string) KeyCause {
 	if c == CauseExpired || c == CauseRevoked {
 		return c
 	}
-	m, ambiguous := causeInMessage(words(message))
+	m, ambiguous := causeInMessage(message)
 	switch {
 	case m != CauseUnknown:
 		return m
@@ -95,18 +108,21 @@ func causeInCode(w []string) KeyCause {
 	return found
 }
 
-// causeInMessage is the one cause a message names next to a key noun;
-// ambiguous reports that it names more than one.
-func causeInMessage(w []string) (cause KeyCause, ambiguous bool) {
-	for i := range w {
-		c := stateAt(w, i)
-		if c == CauseUnknown || !keyNounNear(w, i) {
-			continue
+// causeInMessage is the one cause a message names next to a key noun, in
+// the same clause; ambiguous reports that it names more than one.
+func causeInMessage(message string) (cause KeyCause, ambiguous bool) {
+	for _, clause := range clauses(message) {
+		w := words(clause)
+		for i := range w {
+			c := stateAt(w, i)
+			if c == CauseUnknown || !keyNounNear(w, i) {
+				continue
+			}
+			if cause != CauseUnknown && cause != c {
+				return CauseUnknown, true
+			}
+			cause = c
 		}
-		if cause != CauseUnknown && cause != c {
-			return CauseUnknown, true
-		}
-		cause = c
 	}
 	return cause, false
 }
@@ -120,13 +136,14 @@ func words(text string) []string {
 }
 
 // isKeyNoun reports whether w[i] ends a noun for the credential: "token",
-// "credentials", "apikey", or "key" after "api", "access" or "secret".
+// "credentials", "apikey", or "key" after "api", "access", "secret" or
+// "private".
 func isKeyNoun(w []string, i int) bool {
 	switch w[i] {
 	case "token", "credential", "credentials", "apikey":
 		return true
 	case "key":
-		return i > 0 && (w[i-1] == "api" || w[i-1] == "access" || w[i-1] == "secret")
+		return i > 0 && (w[i-1] == "api" || w[i-1] == "access" || w[i-1] == "secret" || w[i-1] == "private")
 	}
 	return false
 }

@@ -99,6 +99,9 @@ func TestCause(t *testing.T) {
 		{code: "API_KEY_HTTP_REFERRER_BLOCKED", msg: "Requests from referer <empty> are blocked.", cause: apierr.CauseUnknown},
 		{msg: "Unexpected token } in JSON at position 5", cause: apierr.CauseUnknown},
 		{msg: "The token is valid", cause: apierr.CauseUnknown},
+		{msg: "invalid request: message must be at least 1 token long or tool results must be specified.", cause: apierr.CauseUnknown},
+		{msg: "Invalid private key", cause: apierr.CauseInvalid, says: true},
+		{msg: "Your API key has expired. Please create a production key at dashboard.cohere.com.", cause: apierr.CauseExpired, says: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code+" "+tt.msg, func(t *testing.T) {
