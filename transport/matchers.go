@@ -69,8 +69,8 @@ func OKFalse(codes ...string) Matcher {
 			return false
 		}
 		b := body()
-		if !bytes.Contains(b, []byte(`"ok"`)) {
-			return false
+		if !bytes.Contains(b, []byte(`"ok"`)) || !bytes.Contains(b, []byte("false")) {
+			return false // a success, without parsing it
 		}
 		var v struct {
 			OK    *bool  `json:"ok"`
