@@ -42,9 +42,33 @@ var ErrRateLimited = apierr.ErrRateLimited
 // after transient retries.
 var ErrServer = apierr.ErrServer
 
+// KeyCause says why an API rejected a key, when the API says so: the
+// runbook this library automates names three causes, and each calls for a
+// different next step. A revoked key may mean a leak worth an alert; an
+// expired one is routine; an invalid one is usually a bad copy or the wrong
+// account. [APIError.Cause], hook events and log lines carry it.
+type KeyCause = apierr.KeyCause
+
+// The values of [KeyCause].
+const (
+	// CauseUnknown: the API did not say why, or said it ambiguously
+	// ("invalid, expired, or revoked"). Never guessed from the status.
+	CauseUnknown = apierr.CauseUnknown
+	// CauseInvalid: the API does not recognise the key (Google's
+	// API_KEY_INVALID, OpenAI's invalid_api_key, "Invalid API key"):
+	// mistyped, truncated, from another account or environment.
+	CauseInvalid = apierr.CauseInvalid
+	// CauseExpired: the key has expired (Google's API_KEY_EXPIRED, Slack's
+	// token_expired, "Token is expired").
+	CauseExpired = apierr.CauseExpired
+	// CauseRevoked: the key was revoked, disabled or deleted, or its owner
+	// deactivated (Slack's token_revoked and account_inactive).
+	CauseRevoked = apierr.CauseRevoked
+)
+
 // APIError is an error response from the API, with the facts a caller
 // branches on and quotes: the status, the API's error code and message, and
-// its request ID.
+// its request ID, and, for a rejected key, the cause when the API names it.
 //
 // For the invalid-key rejection (InvalidKey true) it matches
 // [ErrInvalidAPIKey]; Replayed, NotReplayed and RefreshFailed say what rekey

@@ -15,7 +15,8 @@ import (
 // in the background); they must be fast, must not block and must not call
 // back into the Client. No event carries a key or a URL query string.
 type Hooks struct {
-	// KeyRejected: the API rejected the key; a refresh follows.
+	// KeyRejected: the API rejected the key; a refresh follows. Event.Cause
+	// says why, when the API said so.
 	KeyRejected func(transport.Event)
 	// RequestReplayed: the key was refreshed and the request is sent again.
 	RequestReplayed func(transport.Event)
@@ -97,6 +98,9 @@ func (o *observer) event(ev transport.Event) {
 		}
 		if ev.RequestID != "" {
 			attrs = append(attrs, slog.String("request_id", ev.RequestID))
+		}
+		if ev.Cause != CauseUnknown {
+			attrs = append(attrs, slog.String("cause", ev.Cause.String()))
 		}
 		if ev.Reason != "" {
 			attrs = append(attrs, slog.String("reason", ev.Reason))

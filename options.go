@@ -139,8 +139,23 @@ func WithInsecureHTTP() Option {
 }
 
 // WithRejection sets how to recognise the API's invalid-key rejection, for
-// APIs that do not answer 401 (see transport.Transport.IsRejection). The
-// default is transport.IsInvalidKeyRejection.
+// APIs whose rejection the default does not recognise (see
+// transport.Transport.IsRejection and transport.Matcher). The matcher sees
+// every response, 2xx included, so that it can recognise Slack's
+// 200 {"ok": false, "error": "token_revoked"}; body returns the first bytes
+// of the response body, which are restored for a response passed through.
+// The default, transport.IsInvalidKeyRejection, recognises every 401 and a
+// 400 or 403 whose error says the key is invalid, expired or revoked, and
+// reads nothing of a 2xx. Ready-made matchers cover the common other cases:
+//
+//	rekey.WithRejection(transport.Slack())
+//	rekey.WithRejection(transport.AnyOf(transport.IsInvalidKeyRejection,
+//		transport.StatusHeader(403, "X-Amzn-Errortype", "ForbiddenException"))) // AWS API Gateway
+//	rekey.WithRejection(transport.AnyOf(transport.IsInvalidKeyRejection,
+//		transport.StatusBody(400, "etcdserver: revision of auth store is old")))
+//
+// The README's "Tested against" table lists the matcher each API in rekey's
+// corpus needs.
 func WithRejection(fn func(resp *http.Response, body func() []byte) bool) Option {
 	return func(s *settings) { s.isRejection = fn }
 }

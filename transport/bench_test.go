@@ -96,3 +96,20 @@ func BenchmarkTransportHosts(b *testing.B) {
 	key := "rk_live_" + strings.Repeat("k", 32)
 	runTransport(b, &transport.Transport{Base: newMemoryBase(), Credentials: credentials.Static(key), Hosts: []string{"api.example.com:443"}})
 }
+
+// BenchmarkTransportSlack is the happy path with transport.Slack, which
+// must read a 2xx JSON body to tell {"ok": true} from {"ok": false}: the
+// price of an API that reports errors in a 200.
+func BenchmarkTransportSlack(b *testing.B) {
+	key := "xoxb-" + strings.Repeat("k", 32)
+	base := &slackBase{}
+	runTransport(b, &transport.Transport{Base: base, Credentials: credentials.Static(key), IsRejection: transport.Slack()})
+}
+
+// slackBase answers {"ok": true, ...} from memory.
+type slackBase struct{}
+
+func (slackBase) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}},
+		Body: io.NopCloser(strings.NewReader(`{"ok":true,"channel":"C123ABC456","ts":"1503435956.000247"}`)), Request: r}, nil
+}

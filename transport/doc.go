@@ -14,4 +14,11 @@
 //	if errors.Is(err, rekey.ErrInvalidAPIKey) {
 //		// refreshed once and still rejected, or refreshing failed
 //	}
+//
+// Which responses count as the rejection is up to [Transport.IsRejection].
+// The default, [IsInvalidKeyRejection], recognises every 401 and a 400 or
+// 403 whose error says the key is invalid, expired or revoked. For APIs
+// that reject differently, [Slack], [OKFalse], [StatusHeader] and
+// [StatusBody] build the matcher and [AnyOf] combines it with the default;
+// the README's "Tested against" table says which API needs which.
 package transport

@@ -47,6 +47,9 @@ type Event struct {
 	StatusCode int
 	RequestID  string
 	Reason     string // for EventNotReplayed
+	// Cause says why the API rejected the key, when it says so (a
+	// rekey.KeyCause: unknown, invalid, expired or revoked).
+	Cause apierr.KeyCause
 
 	// Context is the context of the request the event is about, so that a
 	// tracer can put the event on the request's span (see
@@ -66,6 +69,7 @@ func (t *Transport) emit(kind EventKind, req *http.Request, e *apierr.APIError) 
 		StatusCode: e.StatusCode,
 		RequestID:  e.RequestID,
 		Reason:     e.NotReplayed,
+		Cause:      e.Cause,
 		Context:    req.Context(),
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/corpus"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -36,7 +37,7 @@ func (f *fuzzBase) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // FuzzRejection feeds arbitrary statuses, request IDs and bodies through the
-// transport: it must never panic, never read a rejection past the cap, never
+// transport, starting from the corpus of real APIs' responses: it must never panic, never read a rejection past the cap, never
 // classify a 2xx as a rejection, pass other responses through byte for byte,
 // and never let the key or a control character into the error text.
 func FuzzRejection(f *testing.F) {
@@ -47,6 +48,13 @@ func FuzzRejection(f *testing.F) {
 	f.Add(401, "\x00\n", []byte("\xff\xfe<html>"))
 	f.Add(500, "", []byte(strings.Repeat("A", 300)))
 	f.Add(401, "", []byte(`{"error": "`+oldKey+`", "message": "key `+oldKey+` is bad"}`))
+	cases, err := corpus.Load() // every recorded response of a real API
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		f.Add(c.Status, c.Header().Get("X-Request-Id"), c.BodyFor(oldKey))
+	}
 	const limit = 256
 	f.Fuzz(func(t *testing.T, status int, requestID string, body []byte) {
 		if status < 100 || status > 599 {

@@ -80,20 +80,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // check reports whether resp is the invalid-key rejection; if it is, it
-// consumes and closes resp's body and returns the decoded error.
+// consumes and closes resp's body and returns the decoded error. The
+// matcher sees every response but 1xx (a 101's body is the connection);
+// the default one recognises nothing below 400, so for it a 2xx or 3xx
+// costs one comparison.
 func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*apierr.APIError, bool) {
-	if resp.StatusCode < 400 {
+	isRejection := t.IsRejection
+	switch {
+	case resp.StatusCode < 200:
 		return nil, false
+	case isRejection == nil && resp.StatusCode < 400:
+		return nil, false
+	case isRejection == nil:
+		isRejection = IsInvalidKeyRejection
 	}
 	limit := t.MaxErrorBody
 	if limit <= 0 {
 		limit = DefaultMaxErrorBody
 	}
-	p := peeker{body: resp.Body, limit: limit}
-	isRejection := t.IsRejection
-	if isRejection == nil {
-		isRejection = IsInvalidKeyRejection
-	}
+	p := &peeker{body: resp.Body, limit: limit}
 	if !isRejection(resp, p.bytes) {
 		if p.read {
 			resp.Body = p.restored()
@@ -195,13 +200,20 @@ type peeker struct {
 func (p *peeker) bytes() []byte {
 	if !p.read {
 		p.read = true
+		if p.body == nil || p.body == http.NoBody {
+			return nil
+		}
 		p.buf, p.err = io.ReadAll(io.LimitReader(p.body, p.limit))
 	}
 	return p.buf
 }
 
-// restored returns a body that yields the peeked bytes, then the rest.
+// restored returns a body that yields the peeked bytes, then the rest (or
+// the error that stopped the peek), and closes the original body.
 func (p *peeker) restored() io.ReadCloser {
+	if p.body == nil || p.body == http.NoBody {
+		return p.body
+	}
 	var rest io.Reader = p.body
 	if p.err != nil {
 		rest = errReader{p.err}

@@ -27,7 +27,7 @@ const NoScheme = "-"
 // For each request it takes the current key from a [credentials.Cache]
 // (lock-free), clones the request and injects the key (by default as
 // "Authorization: Bearer <key>"). If the response is the invalid-key
-// rejection, it reads at most MaxErrorBody bytes of it, closes it, refreshes
+// rejection (see IsRejection), it reads at most MaxErrorBody bytes of it, closes it, refreshes
 // the key once for all goroutines that saw the same rejection, and replays
 // the request once with the new key (re-reading the body through
 // Request.GetBody). A second rejection is not retried.
@@ -84,10 +84,14 @@ type Transport struct {
 	AllowInsecureHTTP bool
 
 	// IsRejection reports whether a response is the invalid-key rejection.
-	// It is consulted only for status codes of 400 and above; body returns
-	// the first MaxErrorBody bytes of the response body, reading them on
-	// first call (the Transport restores them for responses passed through).
-	// nil means [IsInvalidKeyRejection].
+	// It is consulted for every response but 1xx, 2xx included (Slack
+	// answers a revoked token with 200 {"ok": false, "error":
+	// "token_revoked"}); body returns the first MaxErrorBody bytes of the
+	// response body, reading them on first call, and the Transport restores
+	// them, byte for byte, in a response it passes through. See [Matcher]
+	// for the contract and ready-made matchers ([Slack], [OKFalse],
+	// [StatusHeader], [StatusBody], [AnyOf]). nil means
+	// [IsInvalidKeyRejection], which costs nothing on a 2xx or 3xx.
 	IsRejection func(resp *http.Response, body func() []byte) bool
 
 	// MaxErrorBody bounds how much of a rejection's body is read. Zero means
@@ -183,6 +187,7 @@ func (t *Transport) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
 func rejection(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
 	e := apierr.Decode(resp.StatusCode, resp.Header, body)
 	e.InvalidKey = true
+	e.Cause = apierr.CauseOf(e.Code, e.Message)
 	e.Method = req.Method
 	e.URL = apierr.RequestURL(req.URL)
 	e.Scrub(key)

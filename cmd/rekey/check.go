@@ -12,6 +12,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/apierr"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -28,9 +29,18 @@ It prints one line to stdout:
   valid                  the endpoint accepted the key (2xx)
   invalid: <message>     the endpoint rejected it, with the server's message
 
-and details (status, request ID, errors) to stderr. The key itself is never
-printed. Choose a URL that any valid key may GET, such as the API's "who am
-I" or key-status endpoint.
+and details to stderr: the status and error code, the request ID to quote to
+the API's support, the cause when the API names it (invalid, expired or
+revoked) and the next step for that cause. The key itself is never printed.
+Choose a URL that any valid key may GET, such as the API's "who am I" or
+key-status endpoint.
+
+Besides any 401, and a 400 or 403 whose error says the key is invalid,
+expired or revoked, check recognises the rejections that need a matcher in
+an application (see the README's "Tested against" table): Slack's 200
+{"ok": false, "error": "invalid_auth"} and its kin, AWS API Gateway's 403
+ForbiddenException, and the Google Maps web services' 200 REQUEST_DENIED
+for an invalid or expired key.
 
 Exit status:
 
@@ -107,6 +117,7 @@ func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 3, MinWait: 100 * time.Millisecond, MaxWait: time.Second}),
 		rekey.WithTimeout(cfg.timeout),
 		rekey.WithUserAgent("rekey-check"),
+		rekey.WithRejection(checkRejection), // check never refreshes, so a broad matcher costs nothing
 	}
 	if cfg.header != "" {
 		opts = append(opts, rekey.WithHeader(cfg.header))
@@ -134,11 +145,13 @@ func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err e
 	switch {
 	case err == nil:
 		fmt.Fprintln(stdout, "valid")
-		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, resp.Status, requestID(resp.Header.Get("X-Request-Id")))
+		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, resp.Status, requestID(apierr.Decode(resp.StatusCode, resp.Header, nil).RequestID))
 		return exitOK
 	case errors.Is(err, rekey.ErrInvalidAPIKey) && errors.As(err, &apiErr):
 		fmt.Fprintln(stdout, "invalid: "+serverMessage(apiErr))
-		fmt.Fprintf(stderr, "rekey check: GET %s answered %d %s%s\n", target, apiErr.StatusCode, apiErr.Code, requestID(apiErr.RequestID))
+		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, strings.TrimSpace(fmt.Sprintf("%d %s", apiErr.StatusCode, apiErr.Code)), requestID(apiErr.RequestID))
+		fmt.Fprintf(stderr, "rekey check: cause: %s\n", causeText(apiErr.Cause))
+		fmt.Fprintf(stderr, "rekey check: next step: %s\n", nextStep(apiErr.Cause))
 		return exitFailed
 	case errors.Is(err, rekey.ErrMalformedKey), errors.Is(err, rekey.ErrNoCredentials), errors.Is(err, rekey.ErrInsecureRequest):
 		fmt.Fprintf(stderr, "rekey check: %v\n", err) // caught before sending
@@ -220,6 +233,42 @@ func serverMessage(e *rekey.APIError) string {
 		return e.Code
 	}
 	return fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// checkRejection recognises what the default matcher does and the
+// rejections of the APIs in rekey's corpus that need a matcher of their own.
+var checkRejection = transport.AnyOf(
+	transport.IsInvalidKeyRejection,
+	transport.OKFalse(transport.SlackCodes...),
+	transport.StatusHeader(http.StatusForbidden, "X-Amzn-Errortype", "ForbiddenException"),
+	transport.StatusBody(http.StatusOK, "The provided API key is invalid."),
+	transport.StatusBody(http.StatusOK, "The provided API key is expired."),
+)
+
+// causeText explains a cause in a line.
+func causeText(c rekey.KeyCause) string {
+	switch c {
+	case rekey.CauseInvalid:
+		return "invalid: the API does not recognise the key"
+	case rekey.CauseExpired:
+		return "expired: the key was valid and has expired"
+	case rekey.CauseRevoked:
+		return "revoked: the key was revoked or disabled, or its owner deactivated"
+	}
+	return "unknown: the API did not say whether the key is mistyped, expired or revoked"
+}
+
+// nextStep is the runbook's next step for a cause.
+func nextStep(c rekey.KeyCause) string {
+	switch c {
+	case rekey.CauseInvalid:
+		return "fix the copy: compare the key with the one in the provider's dashboard (a missing or extra character, another account or environment, a test key against live); if it was never valid there, generate a new key"
+	case rekey.CauseExpired:
+		return "generate a new key in the provider's dashboard (or let the refresh hook mint one) and update the application; consider a key with a longer lifetime or rotating before expiry"
+	case rekey.CauseRevoked:
+		return "check the key's status in the provider's dashboard and who revoked it (a revoked key may mean it leaked: look at recent usage), then generate a new key and update the application"
+	}
+	return "check the key's status in the provider's dashboard: if it is active, fix the copy; if it expired or was revoked, generate a new key and update the application"
 }
 
 func requestID(id string) string {

@@ -25,14 +25,25 @@ var (
 type APIError struct {
 	// StatusCode is the HTTP status of the response, e.g. 401.
 	StatusCode int
-	// Code is the JSON "error" field (or "code", "type"), e.g. "Invalid API Key".
+	// Code is the API's error code: the JSON "error" field (or "code",
+	// "type", Google's ErrorInfo reason, ...), e.g. "Invalid API Key" or
+	// "API_KEY_INVALID". See Decode for the shapes understood.
 	Code string
-	// Message is the JSON "message" field (or "detail", "error_description", or
-	// a short plain-text body).
+	// Message is the API's message: the JSON "message" field (or "detail",
+	// "error_description", "reason", the first of "errors", or a short
+	// plain-text body).
 	Message string
-	// RequestID is the server's request identifier (X-Request-Id or a similar
-	// header), when present: quote it to the API's support.
+	// RequestID is the server's request identifier, from a vendor header
+	// (X-Request-Id, Request-Id, X-GitHub-Request-Id, ...) or a body field
+	// (request_id, correlationId), when present: quote it to the API's
+	// support.
 	RequestID string
+	// Cause says why the key was rejected, when the API says so (Google's
+	// API_KEY_EXPIRED against API_KEY_INVALID, Slack's token_expired against
+	// token_revoked, a message that says "expired"). It is CauseUnknown when
+	// the API does not say, and for every error that is not the invalid-key
+	// rejection; it is never guessed from the status alone.
+	Cause KeyCause
 	// Method and URL identify the request. URL carries no query string and
 	// no user information.
 	Method string
@@ -85,12 +96,17 @@ func (e *APIError) Error() string {
 	}
 	b.WriteString(")")
 	msg := strings.TrimRight(e.Message, ". ")
-	if msg == "" {
+	if msg == "" && e.StatusCode >= 400 {
 		msg = http.StatusText(e.StatusCode)
 	}
 	if msg != "" {
 		b.WriteString(": ")
 		b.WriteString(msg)
+	}
+	if e.InvalidKey && e.Cause != CauseUnknown {
+		b.WriteString(" (key ")
+		b.WriteString(e.Cause.String())
+		b.WriteString(")")
 	}
 	switch {
 	case e.Replayed:

@@ -1,0 +1,101 @@
+package transport_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/transport"
+)
+
+// fakeSlack answers like Slack's Web API: 200 {"ok": false, "error":
+// "token_revoked"} for any token but the current one.
+func fakeSlack(current string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if r.Header.Get("Authorization") != "Bearer "+current {
+			io.WriteString(w, `{"ok":false,"error":"token_revoked"}`)
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	}))
+}
+
+// Slack answers a revoked token with a 200, which only a matcher that sees
+// 2xx responses can recognise.
+func ExampleSlack() {
+	srv := fakeSlack("xoxb-new-token-0000000000")
+	defer srv.Close()
+
+	hc := &http.Client{Transport: &transport.Transport{
+		Credentials: credentials.Static("xoxb-old-token-0000000000"),
+		Refresh: func(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
+			return credentials.Credential{Key: "xoxb-new-token-0000000000"}, nil // e.g. Slack's token rotation
+		},
+		IsRejection: transport.Slack(),
+		OnEvent:     func(ev transport.Event) { fmt.Println(ev.Kind, ev.StatusCode, ev.Cause) },
+	}}
+	resp, err := hc.Get(srv.URL + "/api/auth.test")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	// Output:
+	// key rejected 200 revoked
+	// request replayed 200 revoked
+	// {"ok":true}
+}
+
+// AWS API Gateway answers an invalid API key with a bare 403
+// {"message":"Forbidden"}; its x-amzn-ErrorType header tells it apart from
+// a wrong path (MissingAuthenticationTokenException).
+func ExampleStatusHeader() {
+	m := transport.AnyOf(transport.IsInvalidKeyRejection,
+		transport.StatusHeader(http.StatusForbidden, "X-Amzn-Errortype", "ForbiddenException"))
+
+	for _, errType := range []string{"ForbiddenException", "MissingAuthenticationTokenException"} {
+		resp := &http.Response{StatusCode: 403, Header: http.Header{"X-Amzn-Errortype": {errType}}}
+		fmt.Println(errType, m(resp, func() []byte { return []byte(`{"message":"Forbidden"}`) }))
+	}
+	// Output:
+	// ForbiddenException true
+	// MissingAuthenticationTokenException false
+}
+
+// A rejection that only its wording identifies takes one line: here etcd's
+// 400 when an auth token predates a password change.
+func ExampleStatusBody() {
+	m := transport.AnyOf(transport.IsInvalidKeyRejection,
+		transport.StatusBody(http.StatusBadRequest, "etcdserver: revision of auth store is old"))
+
+	for _, body := range []string{
+		`{"error":"etcdserver: revision of auth store is old","code":3}`,
+		`{"error":"etcdserver: key is not provided","code":3}`,
+	} {
+		resp := &http.Response{StatusCode: 400, Header: http.Header{}}
+		fmt.Println(m(resp, func() []byte { return []byte(body) }))
+	}
+	// Output:
+	// true
+	// false
+}
+
+// OKFalse is the builder behind Slack, for other APIs that answer 200 with
+// {"ok": false, "error": "<code>"}.
+func ExampleOKFalse() {
+	m := transport.OKFalse("invalid_auth", "token_expired")
+	h := http.Header{"Content-Type": {"application/json"}}
+	for _, body := range []string{`{"ok":false,"error":"token_expired"}`, `{"ok":false,"error":"channel_not_found"}`, `{"ok":true}`} {
+		fmt.Println(m(&http.Response{StatusCode: 200, Header: h}, func() []byte { return []byte(body) }))
+	}
+	// Output:
+	// true
+	// false
+	// false
+}
