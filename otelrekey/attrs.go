@@ -37,6 +37,11 @@ const (
 	RetryAttemptKey = attribute.Key("rekey.retry.attempt")
 	// RetryWaitKey: seconds waited before the next attempt (span events).
 	RetryWaitKey = attribute.Key("rekey.retry.wait")
+	// KeyCauseKey: why the API rejected the key, as far as it says:
+	// "invalid", "expired", "revoked" or "unknown" (rekey.KeyCause.String).
+	// On rejections and their span events: a revoked key may mean a leak
+	// worth an alert, an expired one is routine.
+	KeyCauseKey = attribute.Key("rekey.key.cause")
 )
 
 var (

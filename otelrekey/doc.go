@@ -25,7 +25,7 @@
 // as the OpenTelemetry Prometheus exporter writes them):
 //
 //	rekey.key.rejections        counter {rejection}   invalid-key answers from the API, a rejected replay included
-//	                            [rekey_key_rejections_total]      http.response.status_code, server.address, server.port
+//	                            [rekey_key_rejections_total]      http.response.status_code, rekey.key.cause, server.address, server.port
 //	rekey.key.refreshes         counter {refresh}     finished key refreshes
 //	                            [rekey_key_refreshes_total]       rekey.refresh.reason, rekey.refresh.outcome, error.type
 //	rekey.key.refresh.duration  histogram s           how long each refresh took, retries of the refresh source included

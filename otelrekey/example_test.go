@@ -76,7 +76,7 @@ func Example() {
 	// Output:
 	// rekey.key.refreshes{rekey.refresh.outcome=success,rekey.refresh.reason=initial} 1
 	// rekey.key.refreshes{rekey.refresh.outcome=success,rekey.refresh.reason=rejected} 1
-	// rekey.key.rejections{http.response.status_code=401} 1
+	// rekey.key.rejections{http.response.status_code=401,rekey.key.cause=unknown} 1
 	// rekey.request.replays{rekey.replay.outcome=replayed} 1
 	// span rekey.key.refresh []
 	// span HTTP GET []
@@ -142,7 +142,7 @@ func ExampleTelemetry_OnEvent() {
 	// Output:
 	// rekey.key.refreshes{rekey.refresh.outcome=success,rekey.refresh.reason=initial} 1
 	// rekey.key.refreshes{rekey.refresh.outcome=success,rekey.refresh.reason=rejected} 1
-	// rekey.key.rejections{http.response.status_code=401} 1
+	// rekey.key.rejections{http.response.status_code=401,rekey.key.cause=unknown} 1
 	// rekey.request.replays{rekey.replay.outcome=replayed} 1
 }
 

@@ -89,7 +89,7 @@ func TestWithAttributes(t *testing.T) {
 	tel.OnRetry(transport.RetryEvent{URL: "https://api.example.com/v1/x", Attempt: 1, StatusCode: 429})
 	rm := s.collect(t)
 	equalCounts(t, "rejections", points(t, rm, otelrekey.MetricRejections, "{rejection}"), map[string]int64{
-		"http.response.status_code=401,rekey.client=billing,server.address=api.example.com": 1,
+		"http.response.status_code=401,rekey.client=billing,rekey.key.cause=unknown,server.address=api.example.com": 1,
 	})
 	equalCounts(t, "refreshes", points(t, rm, otelrekey.MetricRefreshes, "{refresh}"), map[string]int64{
 		"rekey.client=billing,rekey.refresh.outcome=success,rekey.refresh.reason=rejected": 1,

@@ -80,7 +80,7 @@ func TestReplayOutcomes(t *testing.T) {
 
 			rm := s.collect(t)
 			equalCounts(t, "rejections", points(t, rm, otelrekey.MetricRejections, "{rejection}", skip...),
-				map[string]int64{"http.response.status_code=401": tc.rejections})
+				map[string]int64{"http.response.status_code=401,rekey.key.cause=unknown": tc.rejections})
 			equalCounts(t, "replays", points(t, rm, otelrekey.MetricReplays, "{replay}", skip...), tc.replays)
 			equalCounts(t, "refreshes", points(t, rm, otelrekey.MetricRefreshes, "{refresh}"), map[string]int64{
 				"rekey.refresh.outcome=success,rekey.refresh.reason=initial":  1,

@@ -85,7 +85,7 @@ func addRequestEvent(ctx context.Context, ev transport.Event) {
 }
 
 func rejectionAttrs(ev transport.Event) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{statusAttr(ev.StatusCode)}
+	attrs := []attribute.KeyValue{statusAttr(ev.StatusCode), KeyCauseKey.String(ev.Cause.String())}
 	if ev.RequestID != "" {
 		attrs = append(attrs, RequestIDKey.String(ev.RequestID))
 	}

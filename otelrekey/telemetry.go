@@ -111,7 +111,7 @@ func (t *Telemetry) OnEvent(ev transport.Event) {
 	server := serverAttrs(ev.URL)
 	switch ev.Kind {
 	case transport.EventKeyRejected, transport.EventReplayRejected:
-		attrs := t.with(server, statusAttr(ev.StatusCode))
+		attrs := t.with(server, statusAttr(ev.StatusCode), KeyCauseKey.String(ev.Cause.String()))
 		t.inst.rejections.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attrs...)))
 		if ev.Kind == transport.EventReplayRejected {
 			t.inst.replays.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(t.with(server, outcomeRejectedAgain)...)))

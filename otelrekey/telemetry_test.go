@@ -23,7 +23,7 @@ func TestScriptedRunMetrics(t *testing.T) {
 	server := "server.address=127.0.0.1,server.port=" + r.port
 
 	equalCounts(t, otelrekey.MetricRejections, points(t, rm, otelrekey.MetricRejections, "{rejection}"), map[string]int64{
-		"http.response.status_code=401," + server: rotations + 1, // each rotation, and the failed refresh
+		"http.response.status_code=401,rekey.key.cause=unknown," + server: rotations + 1, // each rotation, and the failed refresh
 	})
 	refreshes := map[string]int64{
 		"rekey.refresh.outcome=success,rekey.refresh.reason=initial":                      1,

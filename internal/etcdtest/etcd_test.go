@@ -1,7 +1,6 @@
 package etcdtest
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,9 +14,7 @@ import (
 // while the auth store changed (a password rotated, a permission revoked)
 // is answered 400 "revision of auth store is old"; logging in again and
 // replaying it succeeds.
-func etcdRejection(resp *http.Response, body func() []byte) bool {
-	return transport.IsInvalidKeyRejection(resp, body) || resp.StatusCode == http.StatusBadRequest && bytes.Contains(body(), []byte(oldRevision))
-}
+var etcdRejection = transport.AnyOf(transport.IsInvalidKeyRejection, transport.StatusBody(http.StatusBadRequest, oldRevision))
 
 // TestEtcdTokenAuth runs rekey.Client against a real etcd with
 // authentication on: load from several goroutines, password rotations, a
