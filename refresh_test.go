@@ -60,8 +60,15 @@ func TestProactiveRefreshBeforeExpiryWithZeroRejections(t *testing.T) {
 
 	// Until two keys have been refreshed ahead of expiry, however long that
 	// takes; the deadline only stops a run in which it never happens.
+	//
+	// The Cache refreshes ahead from Retrieve (no timer), at least half a
+	// lifetime before expiry. Only a stall of the whole process longer than
+	// a quarter of that (seen here as a gap between two requests) can let a
+	// key expire or reach the API expired; each such gap is counted, and is
+	// the only excuse for an expired key or a rejection.
 	giveUp := time.Now().Add(20 * ttl)
-	requests := 0
+	requests, stalls := 0, 0
+	last := time.Now()
 	for log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring) < 2 {
 		if time.Now().After(giveUp) {
 			t.Fatalf("no second refresh ahead of expiry after %d requests over %v with %v keys", requests, 20*ttl, ttl)
@@ -71,14 +78,26 @@ func TestProactiveRefreshBeforeExpiryWithZeroRejections(t *testing.T) {
 		}
 		requests++
 		time.Sleep(ttl / 200)
-	}
-	if n := api.rejected.Load(); n != 0 {
-		t.Errorf("the API rejected %d of %d requests; a key refreshed ahead of expiry is never rejected", n, requests)
-	}
-	for _, r := range []credentials.RefreshReason{credentials.ReasonExpired, credentials.ReasonRejected} {
-		if n := log.count(credentials.RefreshStarted, r); n != 0 {
-			t.Errorf("%d refreshes for reason %v, want none", n, r)
+		now := time.Now()
+		if now.Sub(last) >= ttl/8 {
+			stalls++
 		}
+		last = now
+	}
+	expired := log.count(credentials.RefreshStarted, credentials.ReasonExpired)
+	rejected := int(api.rejected.Load())
+	if stalls > 0 && expired+rejected > 0 {
+		t.Logf("the machine stalled %d times for %v or more: %d expired keys and %d rejections not judged", stalls, ttl/8, expired, rejected)
+	} else {
+		if rejected != 0 {
+			t.Errorf("the API rejected %d of %d requests; a key refreshed ahead of expiry is never rejected", rejected, requests)
+		}
+		if expired != 0 {
+			t.Errorf("%d refreshes for reason %v, want none", expired, credentials.ReasonExpired)
+		}
+	}
+	if n := log.count(credentials.RefreshStarted, credentials.ReasonRejected); n != rejected {
+		t.Errorf("%d refreshes after a rejection for %d rejections", n, rejected)
 	}
 }
 
