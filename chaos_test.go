@@ -98,6 +98,10 @@ func TestChaos(t *testing.T) {
 	client, err := rekey.NewClient(srv.URL+"/v1",
 		rekey.WithRefresh(srv.Refresh),
 		rekey.WithIdempotencyKeys(),
+		// A replay rejected by a rotation that raced the refresh counts as a
+		// failed refresh for the cooldown; keep it well under the rotation
+		// period, as production keys rotated hourly are, against the 1s default.
+		rekey.WithCooldown(5*time.Millisecond),
 		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 6, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}),
 		rekey.WithTimeout(time.Minute), // only so that a hang fails the test (as an unclassified timeout) instead of stalling CI
 		rekey.WithHooks(rekey.Hooks{

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/rekeyhq/rekey/credentials"
 )
 
 // Sentinels. See the re-exported names in package rekey for their contracts.
@@ -95,6 +97,9 @@ func (e *APIError) Error() string {
 	switch {
 	case e.Replayed:
 		b.WriteString("; refreshed once, still rejected")
+	case e.RefreshFailed && errors.Is(e.Err, credentials.ErrRefreshedKeyRejected):
+		// A request sent again with a key already rejected on a replay.
+		b.WriteString("; refreshed once, the new key was rejected too (no new refresh until the cooldown ends)")
 	case e.RefreshFailed && e.Err != nil:
 		b.WriteString("; refreshing the key failed: ")
 		b.WriteString(e.Err.Error())
