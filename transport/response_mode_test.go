@@ -122,6 +122,9 @@ func TestReturnResponseAfterFailedRecovery(t *testing.T) {
 			if got := resp.Header.Get("Www-Authenticate"); got != `Bearer realm="api"` {
 				t.Errorf("Www-Authenticate = %q, want the API's header intact", got)
 			}
+			if resp.Request != req || resp.Request.Header.Get("Authorization") != "" {
+				t.Errorf("resp.Request is not the caller's request (the key's copy must not escape)")
+			}
 			if got := readAll(t, resp); got != longRejection(tt.fromServer) {
 				t.Errorf("body = %.80q... (%d bytes); want the API's whole body (%d bytes)", got, len(got), len(longRejection(tt.fromServer)))
 			}

@@ -60,13 +60,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, first.err
 		}
 		first.err.RefreshFailed = true
-		return t.giveUp(first)
+		return t.giveUp(req, first)
 	}
 	body, why := replayBody(req)
 	if why != "" {
 		first.err.NotReplayed = why
 		t.emit(EventNotReplayed, req, first.err)
-		return t.giveUp(first)
+		return t.giveUp(req, first)
 	}
 	first.discard()
 	t.emit(EventReplayed, req, first.err)
@@ -82,7 +82,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	second.err.Replayed = true
 	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for Cooldown
 	t.emit(EventReplayRejected, req, second.err)
-	return t.giveUp(second)
+	return t.giveUp(req, second)
 }
 
 // refusal is an invalid-key rejection held while the Transport recovers:
@@ -96,11 +96,14 @@ type refusal struct {
 // discard closes the held response: recovery goes on without it.
 func (r *refusal) discard() { r.resp.Body.Close() }
 
-// giveUp ends a recovery that failed. By default the rejection is returned
-// as an error and its body closed; with ReturnResponse, the response itself
-// is returned, body intact, for a caller that decodes its own errors.
-func (t *Transport) giveUp(r *refusal) (*http.Response, error) {
+// giveUp ends a recovery of req that failed. By default the rejection is
+// returned as an error and its body closed; with ReturnResponse, the
+// response itself is returned, body intact, for a caller that decodes its
+// own errors. Its Request is then req, not the copy that carried the key:
+// SDKs keep the response in their error values, which get logged.
+func (t *Transport) giveUp(req *http.Request, r *refusal) (*http.Response, error) {
 	if t.ReturnResponse {
+		r.resp.Request = req
 		return r.resp, nil
 	}
 	r.discard()

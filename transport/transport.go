@@ -103,7 +103,8 @@ type Transport struct {
 	// request could not be replayed) as the API's own response, with err ==
 	// nil, as net/http's RoundTripper contract expects: status, headers and
 	// the whole body (not bounded by MaxErrorBody) are intact, and the
-	// caller must close it. Use it under an SDK that decodes the API's
+	// caller must close it. Its Request is the caller's request, not the
+	// copy that carried the key. Use it under an SDK that decodes the API's
 	// errors into its own type (*openai.Error, *stripe.Error, ...): the SDK
 	// then reports its usual 401 and does not retry it. OnEvent and the
 	// Cache's OnRefresh still report the failed recovery. By default
