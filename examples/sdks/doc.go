@@ -23,13 +23,18 @@
 //     request, and within the Cooldown ([rekey.WithCooldown]) no retry calls
 //     the refresh hook again. Turn the SDK's retries off to send 2 requests.
 //
-// Retries: keep one retry layer, not both, or their attempts multiply. The
-// SDKs know their API (x-should-retry, Retry-After-Ms, Stripe-Should-Retry,
-// idempotency keys on Stripe POSTs), while rekey's retry layer retries a
-// POST only when it carries an Idempotency-Key, so OpenAI and Anthropic
-// calls are not retried by it. The advice: keep the SDK's retries and pass
-// [rekey.WithoutRetries]; or, in error mode, set the SDK's retries to 0 and
-// let rekey retry.
+// Retries: keep one retry layer, not both, or their attempts multiply (every
+// SDK takes rekey's error after rekey's own retries for a connection error
+// and starts over). Which one depends on the SDK:
+//
+//   - openai-go and anthropic-sdk-go retry 408, 409, 429 and 5xx responses
+//     (Anthropic's 529 too) and honour x-should-retry and Retry-After-Ms,
+//     while rekey's layer retries a POST only when it carries an
+//     Idempotency-Key, which these SDKs do not send: keep the SDK's
+//     retries and pass [rekey.WithoutRetries].
+//   - stripe-go retries only connection errors, not a 5xx it decoded, and
+//     puts an Idempotency-Key on every POST: keep rekey's layer and set
+//     BackendConfig.MaxNetworkRetries to 0.
 //
 // The tests run each SDK against a loopback server that answers as the API
 // does (its paths, its auth header, its documented 401 body and request-ID

@@ -50,17 +50,23 @@ type fakeAPI struct {
 
 func newFakeAPI(t testing.TB, v vendor, valid ...string) *fakeAPI {
 	t.Helper()
-	a := &fakeAPI{v: v, valid: map[string]bool{}}
-	for _, k := range valid {
-		a.valid[k] = true
-	}
-	a.Server = httptest.NewServer(http.HandlerFunc(a.handle))
+	a := startFakeAPI(v, valid...)
 	t.Cleanup(a.Close)
 	t.Cleanup(func() {
 		for _, p := range a.wireProblems() {
 			t.Errorf("%s API: %s", v.name, p)
 		}
 	})
+	return a
+}
+
+// startFakeAPI starts the API for v; the caller closes it.
+func startFakeAPI(v vendor, valid ...string) *fakeAPI {
+	a := &fakeAPI{v: v, valid: map[string]bool{}}
+	for _, k := range valid {
+		a.valid[k] = true
+	}
+	a.Server = httptest.NewServer(http.HandlerFunc(a.handle))
 	return a
 }
 
