@@ -75,7 +75,7 @@ func Example_openAI() {
 	)
 
 	completion, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
-		Model:    openai.ChatModelGPT4o,
+		Model:    openai.ChatModelGPT5_5,
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
 	})
 	var apiErr *openai.Error
@@ -190,7 +190,7 @@ func Example_errorMode() {
 	)
 
 	_, err = client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
-		Model:    openai.ChatModelGPT4o,
+		Model:    openai.ChatModelGPT5_5,
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
 	})
 	fmt.Println("invalid key:", errors.Is(err, rekey.ErrInvalidAPIKey))

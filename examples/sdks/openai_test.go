@@ -78,7 +78,7 @@ func newOpenAI(hc *http.Client, base string, retries int) openai.Client {
 }
 
 var openaiChat = openai.ChatCompletionNewParams{
-	Model:    openai.ChatModelGPT4o,
+	Model:    openai.ChatModelGPT5_5,
 	Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
 }
 
@@ -98,7 +98,7 @@ var openaiSDK = sdk{
 	},
 	get: func(ctx context.Context, hc *http.Client, base string, retries int) error {
 		client := newOpenAI(hc, base, retries)
-		_, err := client.Models.Get(ctx, "gpt-4o")
+		_, err := client.Models.Get(ctx, "gpt-5.5")
 		return err
 	},
 	stream: func(ctx context.Context, hc *http.Client, base string, read chan<- struct{}) (string, error) {
