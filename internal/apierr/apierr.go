@@ -51,7 +51,10 @@ type APIError struct {
 	// after the key was refreshed (for example, a body that cannot be re-read).
 	NotReplayed string
 	// RefreshFailed reports that refreshing the key failed; Err holds why.
-	// The error then also matches ErrRefreshFailed and Err.
+	// The error then also matches ErrRefreshFailed and Err. That includes a
+	// request sent with a key that the API had already rejected right after
+	// its refresh: within the cooldown, the key is not refreshed again, and
+	// Err matches credentials.ErrRefreshedKeyRejected.
 	RefreshFailed bool
 	// Err is the underlying cause, if any: the refresh hook's error, or the
 	// caller's context error when it gave up waiting for a refresh.
