@@ -235,3 +235,70 @@ func counted(fn credentials.RefreshFunc, calls *atomic.Int64) credentials.Refres
 		return fn(ctx, rejected)
 	}
 }
+
+// TestReturnResponseConcurrentCallers: 50 goroutines are rejected at once;
+// one refresh runs while each holds its rejection open; every replay is
+// rejected too, and each caller gets its own replay's whole response.
+// Then 50 more requests with the refreshed key fail at once (cooldown),
+// each with its own response, still without another refresh.
+func TestReturnResponseConcurrentCallers(t *testing.T) {
+	const n = 50
+	srv, requests := rejectingAPI(t)
+	var refreshes atomic.Int64
+	release := make(chan struct{})
+	cache := &credentials.Cache{
+		Provider: credentials.Static(oldKey),
+		Refresh: func(ctx context.Context, _ credentials.Credential) (credentials.Credential, error) {
+			refreshes.Add(1)
+			<-release
+			return credentials.Credential{Key: newKey}, nil
+		},
+		Cooldown: time.Hour,
+	}
+	base := &http.Transport{MaxIdleConnsPerHost: n}
+	t.Cleanup(base.CloseIdleConnections)
+	client := &http.Client{Transport: &transport.Transport{Credentials: cache, ReturnResponse: true, MaxErrorBody: 64, Base: base}}
+
+	round := func(want int64) {
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := client.Get(srv.URL)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				var got int64
+				fmt.Sscanf(resp.Header.Get("X-Request-Id"), "req_%d", &got)
+				if err != nil || resp.StatusCode != http.StatusUnauthorized || string(body) != longRejection(got) {
+					errs <- fmt.Errorf("status %d, %d bytes, %v: want a whole 401 of its own", resp.StatusCode, len(body), err)
+				}
+			}()
+		}
+		if want == 2*n { // hold the refresh until every first request was rejected
+			deadline := time.Now().Add(30 * time.Second)
+			for requests.Load() < n && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			close(release) // if the deadline passed, the counts below fail
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := requests.Load(); got != want {
+			t.Errorf("server saw %d requests, want %d", got, want)
+		}
+	}
+	round(2 * n) // each: rejected, then its replay rejected
+	round(3 * n) // each: rejected once, no refresh within the cooldown
+	if got := refreshes.Load(); got != 1 {
+		t.Errorf("refresh hook called %d times, want 1", got)
+	}
+}

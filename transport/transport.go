@@ -106,7 +106,9 @@ type Transport struct {
 	// caller must close it. Its Request is the caller's request, not the
 	// copy that carried the key. Use it under an SDK that decodes the API's
 	// errors into its own type (*openai.Error, *stripe.Error, ...): the SDK
-	// then reports its usual 401 and does not retry it. OnEvent and the
+	// then reports its usual 401 and does not retry it. While the key is
+	// refreshed, the first rejection's body stays open, holding its
+	// connection, in case it is the one to return. OnEvent and the
 	// Cache's OnRefresh still report the failed recovery. By default
 	// (false) the rejection is returned as a *rekey.APIError.
 	ReturnResponse bool
