@@ -74,7 +74,9 @@ type Cache struct {
 	RefreshTimeout time.Duration
 
 	// Cooldown is how long a refresh failure is returned to later callers
-	// without trying again. Zero means DefaultCooldown; negative disables it.
+	// without trying again. A key that the API rejected right after its
+	// refresh ([Cache.ReplayRejected]) counts as a refresh failure. Zero
+	// means DefaultCooldown; negative disables it.
 	Cooldown time.Duration
 
 	// ExpiryWindow is how long before a credential's Expiry the Cache starts
