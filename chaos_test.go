@@ -247,6 +247,11 @@ func runChaos(tb testing.TB) chaosRun {
 	client, err := rekey.NewClient(srv.URL+"/v1",
 		rekey.WithRefresh(srv.Refresh),
 		rekey.WithIdempotencyKeys(),
+		// A replay rejected by a rotation that raced the refresh counts as a
+		// failed refresh for the cooldown; keep it well under the time between
+		// rotations here (production keys rotate hourly, not every 150
+		// requests), or the rare race would lock the client out for a second.
+		rekey.WithCooldown(5*time.Millisecond),
 		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 6, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}),
 		rekey.WithTimeout(5*time.Minute), // only so that a hang fails the test (as an unclassified timeout) instead of stalling CI
 		rekey.WithHooks(rekey.Hooks{

@@ -46,7 +46,8 @@ type Client struct {
 	userAgent       string
 	idempotencyKeys bool
 
-	http      *http.Client
+	http      *http.Client // for Do
+	sdk       *http.Client // for HTTPClient: http, or a copy in response mode
 	auth      *transport.Transport
 	retry     *transport.Retry
 	cache     *credentials.Cache
@@ -94,6 +95,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			Provider:     s.provider,
 			Refresh:      s.refresh,
 			ExpiryWindow: s.expiryWindow,
+			Cooldown:     s.cooldown,
 			OnRefresh:    obs.onRefresh(),
 		}
 		c.ownCache = true
@@ -106,30 +108,47 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if rt == nil {
 		rt = sharedPool() // shared by every such Client; Close leaves it open
 	}
-	c.auth = &transport.Transport{
-		Base:              rt,
-		Credentials:       c.cache,
-		Header:            s.header,
-		Scheme:            s.scheme,
-		Query:             s.query,
-		Hosts:             append([]string{base.Host}, s.hosts...),
-		AllowInsecureHTTP: s.insecure,
-		IsRejection:       s.isRejection,
-		OnEvent:           obs.onEvent(),
+	auth := func(returnResponse bool) *transport.Transport {
+		return &transport.Transport{
+			Base:              rt,
+			Credentials:       c.cache,
+			Header:            s.header,
+			Scheme:            s.scheme,
+			Query:             s.query,
+			Hosts:             append([]string{base.Host}, s.hosts...),
+			AllowInsecureHTTP: s.insecure,
+			IsRejection:       s.isRejection,
+			ReturnResponse:    returnResponse,
+			OnEvent:           obs.onEvent(),
+		}
 	}
 	retry := s.retry
 	retry.IdempotencyKeys = retry.IdempotencyKeys || s.idempotencyKeys
+	c.auth = auth(false)
 	c.retry = &transport.Retry{Base: c.auth, Policy: retry, OnRetry: obs.onRetry()}
-
-	c.http = &http.Client{Transport: c.retry, Timeout: s.timeout}
-	if hc := s.httpClient; hc != nil {
-		c.http.Jar, c.http.CheckRedirect = hc.Jar, hc.CheckRedirect
-		if s.timeout == 0 {
-			c.http.Timeout = hc.Timeout
-		}
+	c.http = newHTTPClient(c.retry, &s)
+	c.sdk = c.http
+	if s.returnResponse {
+		// HTTPClient's stack hands back the rejection as a response; Do's
+		// keeps the error, which says what rekey did about it. Both share
+		// the Cache and the connection pool.
+		c.sdk = newHTTPClient(&transport.Retry{Base: auth(true), Policy: retry, OnRetry: obs.onRetry()}, &s)
 	}
 
 	return c, nil
+}
+
+// newHTTPClient returns the http.Client around rt, with the timeout, jar and
+// redirect policy the options give.
+func newHTTPClient(rt http.RoundTripper, s *settings) *http.Client {
+	hc := &http.Client{Transport: rt, Timeout: s.timeout}
+	if o := s.httpClient; o != nil {
+		hc.Jar, hc.CheckRedirect = o.Jar, o.CheckRedirect
+		if s.timeout == 0 {
+			hc.Timeout = o.Timeout
+		}
+	}
+	return hc
 }
 
 // parseBaseURL checks baseURL and gives its path a trailing slash.
@@ -168,12 +187,14 @@ func (c *Client) BaseURL() *url.URL {
 // HTTPClient returns an *http.Client that sends requests through the
 // Client's whole stack (retries, key injection and recovery), for a
 // generated or third-party API client. Its errors match the same targets as
-// [Client.Do]'s, wrapped in *url.Error. The key goes only to the base URL's
+// [Client.Do]'s, wrapped in *url.Error; with [WithReturnResponse], an
+// invalid-key rejection that recovery could not fix arrives instead as the
+// API's own response, for the SDK to decode. The key goes only to the base URL's
 // host and those given to [WithHosts]. Each call returns a new
 // *http.Client sharing the stack, so changing one does not affect the
 // Client.
 func (c *Client) HTTPClient() *http.Client {
-	hc := *c.http
+	hc := *c.sdk
 	return &hc
 }
 

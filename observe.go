@@ -24,7 +24,10 @@ type Hooks struct {
 	// be sent again (Event.Reason says why); the caller gets the rejection.
 	RequestNotReplayed func(transport.Event)
 	// ReplayRejected: the replay with the new key was rejected too; the
-	// caller gets the rejection.
+	// caller gets the rejection (as the API's response, through
+	// HTTPClient with [WithReturnResponse]). Until the cooldown has passed
+	// ([WithCooldown]), requests sent with that key fail at once, without
+	// another refresh.
 	ReplayRejected func(transport.Event)
 
 	// RefreshStarted: a refresh of the key began (RefreshEvent.Reason says

@@ -34,6 +34,8 @@ type settings struct {
 	userAgent       string
 	timeout         time.Duration
 	expiryWindow    time.Duration
+	cooldown        time.Duration
+	returnResponse  bool
 	errs            []error
 }
 
@@ -222,6 +224,31 @@ func WithTimeout(d time.Duration) Option {
 // requests. Negative disables refreshing ahead.
 func WithExpiryWindow(d time.Duration) Option {
 	return func(s *settings) { s.expiryWindow = d }
+}
+
+// WithCooldown sets how long a failed refresh is reported to later callers
+// without calling the refresh hook again (see credentials.Cache.Cooldown);
+// a key that the API rejected right after a refresh produced it counts as
+// a failed refresh. The default is credentials.DefaultCooldown (1s);
+// negative disables it. Make it longer than the retry window of an SDK
+// whose own retries stay on in error mode (see [WithReturnResponse]), so
+// that they cannot call the hook again; keep it shorter than the interval
+// at which your keys are rotated. It does not apply to a *credentials.Cache
+// passed to [WithCredentials]: set its Cooldown field.
+func WithCooldown(d time.Duration) Option {
+	return func(s *settings) { s.cooldown = d }
+}
+
+// WithReturnResponse makes the *http.Client of [Client.HTTPClient] return an
+// invalid-key rejection that recovery could not fix as the API's own
+// response (status, headers and whole body), with a nil error, instead of a
+// *[APIError] (see transport.Transport.ReturnResponse). Use it when handing
+// that client to a vendor SDK: the SDK then decodes the 401 into its own
+// typed error, as it does without rekey, and does not retry it. Hooks and
+// logs still report the failed recovery. [Client.Do] is not affected: it
+// keeps returning an *APIError matching [ErrInvalidAPIKey].
+func WithReturnResponse() Option {
+	return func(s *settings) { s.returnResponse = true }
 }
 
 // check reports the options' errors and conflicts.

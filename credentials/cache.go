@@ -51,9 +51,13 @@ var ErrCacheClosed = errors.New("credentials: cache is closed")
 // singleflight) and all share its result; each waits only as long as its own
 // context allows while the refresh goes on for the others. Transient failures
 // are retried with bounded exponential backoff (github.com/cenkalti/backoff/v4);
-// an error wrapped with [Permanent], or matching [ErrNoCredentials] or
-// [ErrMalformedKey], stops at once. After a failed refresh, callers get that
-// failure immediately for Cooldown instead of hammering the key endpoint.
+// an error wrapped with [Permanent], or matching [ErrNoCredentials],
+// [ErrMalformedKey] or [ErrSameKey], stops at once. After a failed refresh,
+// callers get that failure immediately for Cooldown instead of hammering the
+// key endpoint. A key that the API rejects right after a refresh produced it
+// ([Cache.ReplayRejected]) counts as such a failure: however often callers
+// (or an SDK's own retries) send it again within Cooldown, the refresh
+// source is not called again.
 //
 // The zero value with Provider or Refresh set is ready to use. Set the fields
 // before first use and do not change them afterwards. A Cache is safe for
@@ -80,7 +84,9 @@ type Cache struct {
 	RefreshTimeout time.Duration
 
 	// Cooldown is how long a refresh failure is returned to later callers
-	// without trying again. Zero means DefaultCooldown; negative disables it.
+	// without trying again. A key that the API rejected right after its
+	// refresh ([Cache.ReplayRejected]) counts as a refresh failure. Zero
+	// means DefaultCooldown; negative disables it.
 	Cooldown time.Duration
 
 	// ExpiryWindow is how long before a credential's Expiry the Cache starts
@@ -185,6 +191,25 @@ func (c *Cache) Invalidate(ctx context.Context, rejected Credential) (Credential
 		return Credential{}, err
 	}
 	return e.cred, nil
+}
+
+// ReplayRejected reports that the API rejected cred, the credential that
+// [Cache.Invalidate] had just returned, when the request whose rejection
+// caused the refresh was replayed with it: the refresh did not help. If cred
+// is still the current credential, this counts as a failed refresh of it:
+// for Cooldown, Invalidate(ctx, cred) (and Retrieve, once cred has expired)
+// returns an error matching [ErrRefreshedKeyRejected] at once, without
+// calling the refresh source, and no refresh ahead of expiry starts. After
+// Cooldown, the next rejection refreshes again. ReplayRejected neither blocks
+// nor calls the refresh source; for a credential the Cache no longer holds
+// it does nothing. transport.Transport calls it; other callers rarely need
+// to.
+func (c *Cache) ReplayRejected(cred Credential) {
+	e := c.current.Load()
+	if e == nil || e.cred.Key != cred.Key {
+		return
+	}
+	c.failed.Store(&failure{gen: e.gen, err: ErrRefreshedKeyRejected, at: time.Now()})
 }
 
 // Close stops background refreshes and waits for them to return. Later

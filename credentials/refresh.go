@@ -104,7 +104,17 @@ func Permanent(err error) error {
 // very key the API had just rejected: re-reading the source did not help,
 // so rotate the key where it is stored (or give the transport a RefreshFunc
 // that mints one).
+//
+// It is a deterministic failure: the Cache does not retry it with backoff,
+// since asking the same source again at once yields the same key.
 var ErrSameKey = errors.New("credentials: refresh returned the rejected key again")
+
+// ErrRefreshedKeyRejected is matched by the error a [Cache] returns, for
+// Cooldown, to a caller whose key the API rejected although that key came
+// from a refresh that the API had already rejected on the replay (see
+// [Cache.ReplayRejected]): the refresh ran once and did not help, so the
+// Cache does not call the refresh source again until Cooldown has passed.
+var ErrRefreshedKeyRejected = errors.New("credentials: refreshed once, the new key was rejected too")
 
 // fetch calls the refresh source, retrying transient failures with bounded
 // exponential backoff. It returns the credential, the number of calls made,
@@ -126,7 +136,7 @@ func (c *Cache) fetch(ctx context.Context, rejected Credential, reason RefreshRe
 		if err == nil {
 			return cred, nil
 		}
-		if ctx.Err() != nil || errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrMalformedKey) {
+		if ctx.Err() != nil || errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrMalformedKey) || errors.Is(err, ErrSameKey) {
 			return Credential{}, backoff.Permanent(err)
 		}
 		return Credential{}, err

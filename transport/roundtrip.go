@@ -50,21 +50,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !rejected {
 		return resp, nil
 	}
-	t.emit(EventKeyRejected, req, first)
+	t.emit(EventKeyRejected, req, first.err)
 
 	fresh, err := t.cache.Invalidate(ctx, cred)
 	if err != nil {
-		first.Err = err
-		first.RefreshFailed = ctx.Err() == nil
-		return nil, first
+		first.err.Err = err
+		if ctx.Err() != nil { // the caller gave up waiting: not a failed recovery
+			first.discard()
+			return nil, first.err
+		}
+		first.err.RefreshFailed = true
+		return t.giveUp(req, first)
 	}
 	body, why := replayBody(req)
 	if why != "" {
-		first.NotReplayed = why
-		t.emit(EventNotReplayed, req, first)
-		return nil, first
+		first.err.NotReplayed = why
+		t.emit(EventNotReplayed, req, first.err)
+		return t.giveUp(req, first)
 	}
-	t.emit(EventReplayed, req, first)
+	first.discard()
+	t.emit(EventReplayed, req, first.err)
 	resp, err = t.base().RoundTrip(t.authorize(req, fresh.Key, body))
 	if err != nil {
 		return nil, err
@@ -73,18 +78,45 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !rejected {
 		return resp, nil
 	}
-	second.Scrub(cred.Key) // the server may quote either key we sent
-	second.Replayed = true
-	t.emit(EventReplayRejected, req, second)
-	return nil, second
+	second.err.Scrub(cred.Key) // the server may quote either key we sent
+	second.err.Replayed = true
+	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for Cooldown
+	t.emit(EventReplayRejected, req, second.err)
+	return t.giveUp(req, second)
+}
+
+// refusal is an invalid-key rejection held while the Transport recovers:
+// the response, its body still open (the bytes the matcher read, then the
+// rest of the stream), and the error decoded from it.
+type refusal struct {
+	resp *http.Response
+	err  *apierr.APIError
+}
+
+// discard closes the held response: recovery goes on without it.
+func (r *refusal) discard() { r.resp.Body.Close() }
+
+// giveUp ends a recovery of req that failed. By default the rejection is
+// returned as an error and its body closed; with ReturnResponse, the
+// response itself is returned, body intact, for a caller that decodes its
+// own errors. Its Request is then req, not the copy that carried the key:
+// SDKs keep the response in their error values, which get logged.
+func (t *Transport) giveUp(req *http.Request, r *refusal) (*http.Response, error) {
+	if t.ReturnResponse {
+		r.resp.Request = req
+		return r.resp, nil
+	}
+	r.discard()
+	return nil, r.err
 }
 
 // check reports whether resp is the invalid-key rejection; if it is, it
-// consumes and closes resp's body and returns the decoded error. The
-// matcher sees every response but 1xx (a 101's body is the connection);
-// the default one recognises nothing below 400, so for it a 2xx or 3xx
-// costs one comparison.
-func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*apierr.APIError, bool) {
+// decodes the first MaxErrorBody bytes of the body into the error and holds
+// the response, its body restored, for [Transport.giveUp] or
+// [refusal.discard]. The matcher sees every response but 1xx (a 101's body
+// is the connection); the default one recognises nothing below 400, so for
+// it a 2xx or 3xx costs one comparison.
+func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*refusal, bool) {
 	isRejection := t.IsRejection
 	switch {
 	case resp.StatusCode < 200:
@@ -106,8 +138,13 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*
 		return nil, false
 	}
 	body := p.bytes()
-	resp.Body.Close()
-	return rejection(req, resp, body, key), true
+	if t.ReturnResponse {
+		resp.Body = p.restored() // held for giveUp
+	} else {
+		resp.Body.Close()
+		resp.Body = http.NoBody // nothing to hold: the error carries what matters
+	}
+	return &refusal{resp: resp, err: rejection(req, resp, body, key)}, true
 }
 
 // replayBody returns a fresh copy of req's body for a replay, or why the

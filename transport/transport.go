@@ -33,11 +33,17 @@ const NoScheme = "-"
 // Request.GetBody). A second rejection is not retried.
 //
 // Unlike most RoundTrippers, Transport interprets one response: the
-// invalid-key rejection is returned as an error, a *[rekey.APIError] that
-// matches [rekey.ErrInvalidAPIKey] (wrapped in *url.Error by http.Client),
-// with the response body already closed. Every other response, including a
-// 403 about permissions or a 500, is returned untouched with its body
-// readable.
+// invalid-key rejection that recovery could not fix is returned as an error,
+// a *[rekey.APIError] that matches [rekey.ErrInvalidAPIKey] (wrapped in
+// *url.Error by http.Client), with the response body already closed; set
+// ReturnResponse to get the response itself instead. Every other response,
+// including a 403 about permissions or a 500, is returned untouched with its
+// body readable.
+//
+// When the replay is rejected too, the Transport tells the Cache
+// ([credentials.Cache.ReplayRejected]), so that requests sent again with
+// that key within the Cache's Cooldown (by the caller, or by an SDK's own
+// retry loop) fail at once without another call of the refresh hook.
 //
 // Security: the key is sent only over https, except to a loopback host,
 // unless AllowInsecureHTTP is set; it is not sent on a redirect to another
@@ -97,6 +103,21 @@ type Transport struct {
 	// MaxErrorBody bounds how much of a rejection's body is read. Zero means
 	// DefaultMaxErrorBody.
 	MaxErrorBody int64
+
+	// ReturnResponse, if set, returns an invalid-key rejection that recovery
+	// could not fix (the refresh failed, the replay was rejected too, or the
+	// request could not be replayed) as the API's own response, with err ==
+	// nil, as net/http's RoundTripper contract expects: status, headers and
+	// the whole body (not bounded by MaxErrorBody) are intact, and the
+	// caller must close it. Its Request is the caller's request, not the
+	// copy that carried the key. Use it under an SDK that decodes the API's
+	// errors into its own type (*openai.Error, *stripe.Error, ...): the SDK
+	// then reports its usual 401 and does not retry it. While the key is
+	// refreshed, the first rejection's body stays open, holding its
+	// connection, in case it is the one to return. OnEvent and the
+	// Cache's OnRefresh still report the failed recovery. By default
+	// (false) the rejection is returned as a *rekey.APIError.
+	ReturnResponse bool
 
 	// OnEvent, if set, is told about rejections and replays. It must be fast
 	// and must not block.

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/rekeyhq/rekey/credentials"
 )
 
 // Sentinels. See the re-exported names in package rekey for their contracts.
@@ -60,7 +62,10 @@ type APIError struct {
 	// after the key was refreshed (for example, a body that cannot be re-read).
 	NotReplayed string
 	// RefreshFailed reports that refreshing the key failed; Err holds why.
-	// The error then also matches ErrRefreshFailed and Err.
+	// The error then also matches ErrRefreshFailed and Err. That includes a
+	// request sent with a key that the API had already rejected right after
+	// its refresh: within the cooldown, the key is not refreshed again, and
+	// Err matches credentials.ErrRefreshedKeyRejected.
 	RefreshFailed bool
 	// Err is the underlying cause, if any: the refresh hook's error, or the
 	// caller's context error when it gave up waiting for a refresh.
@@ -111,6 +116,9 @@ func (e *APIError) Error() string {
 	switch {
 	case e.Replayed:
 		b.WriteString("; refreshed once, still rejected")
+	case e.RefreshFailed && errors.Is(e.Err, credentials.ErrRefreshedKeyRejected):
+		// A request sent again with a key already rejected on a replay.
+		b.WriteString("; refreshed once, the new key was rejected too (no new refresh until the cooldown ends)")
 	case e.RefreshFailed && e.Err != nil:
 		b.WriteString("; refreshing the key failed: ")
 		b.WriteString(e.Err.Error())
