@@ -31,7 +31,11 @@ type Poller interface {
 	// version number) and must not return an error for "unchanged". An
 	// error is reported through the Cache's OnRefresh (Reason ReasonChanged,
 	// Phase RefreshFailed) and the current key stays in use; the next poll
-	// is a full interval later.
+	// is a full interval later. A changed key is checked like a refreshed
+	// one ([Validate], not expired); one equal to current (key and expiry)
+	// is ignored. Judge "changed" against current rather than only against
+	// the last version seen, so that a key the Cache did not take (the
+	// Cache was closed, or a concurrent refresh won) is offered again.
 	Poll(ctx context.Context, current Credential) (cred Credential, changed bool, err error)
 }
 
