@@ -92,11 +92,12 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		c.cache = cache
 	} else {
 		c.cache = &credentials.Cache{
-			Provider:     s.provider,
-			Refresh:      s.refresh,
-			ExpiryWindow: s.expiryWindow,
-			Cooldown:     s.cooldown,
-			OnRefresh:    obs.onRefresh(),
+			Provider:            s.provider,
+			Refresh:             s.refresh,
+			ExpiryWindow:        s.expiryWindow,
+			Cooldown:            s.cooldown,
+			RejectedKeyCooldown: s.rejectedKeyCooldown,
+			OnRefresh:           obs.onRefresh(),
 		}
 		c.ownCache = true
 	}

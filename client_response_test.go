@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
@@ -28,7 +27,7 @@ func TestWithReturnResponse(t *testing.T) {
 			return credentials.Credential{Key: mintedKey(refreshes.Add(1))}, nil
 		}),
 		rekey.WithReturnResponse(),
-		rekey.WithCooldown(-1), // each request below refreshes anew
+		rekey.WithCooldown(-1), rekey.WithRejectedKeyCooldown(-1), // each request below refreshes anew
 		rekey.WithHooks(rekey.Hooks{ReplayRejected: func(transport.Event) { replayRejected.Add(1) }}),
 	)
 
@@ -71,8 +70,7 @@ func TestHTTPClientErrorModeByDefault(t *testing.T) {
 			refreshes.Add(1)
 			return credentials.Credential{Key: clientKey2}, nil
 		}),
-		rekey.WithCooldown(time.Hour),
-	)
+	) // the default RejectedKeyCooldown (30s) outlasts the three attempts below
 	for i := range 3 {
 		resp, err := client.HTTPClient().Get(api.URL + "/v1/things/1")
 		if resp != nil || !errors.Is(err, rekey.ErrInvalidAPIKey) {

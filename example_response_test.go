@@ -24,7 +24,7 @@ func ExampleWithReturnResponse() {
 		rekey.WithHooks(rekey.Hooks{
 			RefreshFailed: func(credentials.RefreshEvent) { fmt.Println("hook: refresh failed") },
 		}),
-		rekey.WithCooldown(-1), // refresh on each request below, for the example
+		rekey.WithCooldown(-1), rekey.WithRejectedKeyCooldown(-1), // refresh on each request below, for the example
 		rekey.WithRetryPolicy(transport.RetryPolicy{MinWait: 1}))
 	defer client.Close()
 

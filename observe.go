@@ -25,9 +25,9 @@ type Hooks struct {
 	RequestNotReplayed func(transport.Event)
 	// ReplayRejected: the replay with the new key was rejected too; the
 	// caller gets the rejection (as the API's response, through
-	// HTTPClient with [WithReturnResponse]). Until the cooldown has passed
-	// ([WithCooldown]), requests sent with that key fail at once, without
-	// another refresh.
+	// HTTPClient with [WithReturnResponse]). Until its cooldown has passed
+	// ([WithRejectedKeyCooldown], 30s by default), requests sent with that
+	// key fail at once, without another refresh.
 	ReplayRejected func(transport.Event)
 
 	// RefreshStarted: a refresh of the key began (RefreshEvent.Reason says

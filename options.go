@@ -17,26 +17,27 @@ type Option func(*settings)
 
 // settings is what the options collect; NewClient turns it into a Client.
 type settings struct {
-	provider        credentials.Provider
-	refresh         credentials.RefreshFunc
-	base            http.RoundTripper
-	httpClient      *http.Client
-	header          string
-	scheme          string
-	query           string
-	hosts           []string
-	insecure        bool
-	isRejection     func(*http.Response, func() []byte) bool
-	retry           transport.RetryPolicy
-	idempotencyKeys bool
-	logger          *slog.Logger
-	hooks           Hooks
-	userAgent       string
-	timeout         time.Duration
-	expiryWindow    time.Duration
-	cooldown        time.Duration
-	returnResponse  bool
-	errs            []error
+	provider            credentials.Provider
+	refresh             credentials.RefreshFunc
+	base                http.RoundTripper
+	httpClient          *http.Client
+	header              string
+	scheme              string
+	query               string
+	hosts               []string
+	insecure            bool
+	isRejection         func(*http.Response, func() []byte) bool
+	retry               transport.RetryPolicy
+	idempotencyKeys     bool
+	logger              *slog.Logger
+	hooks               Hooks
+	userAgent           string
+	timeout             time.Duration
+	expiryWindow        time.Duration
+	cooldown            time.Duration
+	rejectedKeyCooldown time.Duration
+	returnResponse      bool
+	errs                []error
 }
 
 func (s *settings) fail(format string, args ...any) {
@@ -227,16 +228,28 @@ func WithExpiryWindow(d time.Duration) Option {
 }
 
 // WithCooldown sets how long a failed refresh is reported to later callers
-// without calling the refresh hook again (see credentials.Cache.Cooldown);
-// a key that the API rejected right after a refresh produced it counts as
-// a failed refresh. The default is credentials.DefaultCooldown (1s);
-// negative disables it. Make it longer than the retry window of an SDK
-// whose own retries stay on in error mode (see [WithReturnResponse]), so
-// that they cannot call the hook again; keep it shorter than the interval
-// at which your keys are rotated. It does not apply to a *credentials.Cache
-// passed to [WithCredentials]: set its Cooldown field.
+// without calling the refresh hook again (see credentials.Cache.Cooldown).
+// The default is credentials.DefaultCooldown (1s); negative disables it. A
+// key that the API rejected right after a refresh produced it has a
+// cooldown of its own: see [WithRejectedKeyCooldown]. It does not apply to
+// a *credentials.Cache passed to [WithCredentials]: set its Cooldown field.
 func WithCooldown(d time.Duration) Option {
 	return func(s *settings) { s.cooldown = d }
+}
+
+// WithRejectedKeyCooldown sets how long a key that the API rejected right
+// after the refresh that produced it stops further refreshes (see
+// credentials.Cache.RejectedKeyCooldown): requests rejected with that key
+// fail at once with an error matching both [ErrInvalidAPIKey] and
+// credentials.ErrRefreshedKeyRejected, without calling the refresh hook. The
+// default, credentials.DefaultRejectedKeyCooldown (30s), outlasts the retries
+// of the common vendor SDKs in error mode, so that a failed recovery calls
+// the hook once however often they retry; keep it shorter than the interval
+// at which your keys are rotated. Negative means the [WithCooldown] value. It
+// does not apply to a *credentials.Cache passed to [WithCredentials]: set its
+// RejectedKeyCooldown field.
+func WithRejectedKeyCooldown(d time.Duration) Option {
+	return func(s *settings) { s.rejectedKeyCooldown = d }
 }
 
 // WithReturnResponse makes the *http.Client of [Client.HTTPClient] return an

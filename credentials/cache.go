@@ -19,7 +19,11 @@ const (
 	DefaultRefreshAttempts = 4
 	DefaultRefreshTimeout  = 30 * time.Second
 	DefaultCooldown        = time.Second
-	DefaultExpiryWindow    = time.Minute
+	// DefaultRejectedKeyCooldown outlasts the retries of the common vendor
+	// SDKs (openai-go, anthropic-sdk-go and stripe-go retry a failed request
+	// 2 times, within about 10 seconds).
+	DefaultRejectedKeyCooldown = 30 * time.Second
+	DefaultExpiryWindow        = time.Minute
 )
 
 // ErrCacheClosed is returned by a [Cache] used after Close.
@@ -55,9 +59,9 @@ var ErrCacheClosed = errors.New("credentials: cache is closed")
 // [ErrMalformedKey] or [ErrSameKey], stops at once. After a failed refresh,
 // callers get that failure immediately for Cooldown instead of hammering the
 // key endpoint. A key that the API rejects right after a refresh produced it
-// ([Cache.ReplayRejected]) counts as such a failure: however often callers
-// (or an SDK's own retries) send it again within Cooldown, the refresh
-// source is not called again.
+// ([Cache.ReplayRejected]) counts as such a failure, for the longer
+// RejectedKeyCooldown: however often callers (or an SDK's own retries) send
+// it again meanwhile, the refresh source is not called again.
 //
 // The zero value with Provider or Refresh set is ready to use. Set the fields
 // before first use and do not change them afterwards. A Cache is safe for
@@ -84,10 +88,20 @@ type Cache struct {
 	RefreshTimeout time.Duration
 
 	// Cooldown is how long a refresh failure is returned to later callers
-	// without trying again. A key that the API rejected right after its
-	// refresh ([Cache.ReplayRejected]) counts as a refresh failure. Zero
-	// means DefaultCooldown; negative disables it.
+	// without trying again. Zero means DefaultCooldown; negative disables it.
 	Cooldown time.Duration
+
+	// RejectedKeyCooldown is how long a key that the API rejected right
+	// after the refresh that produced it ([Cache.ReplayRejected]) stops
+	// further refreshes: callers rejected with that key get an error
+	// matching [ErrRefreshedKeyRejected] at once. It is longer than Cooldown
+	// because the source has just answered with a key the API refuses:
+	// asking again at once would, on many APIs, mint (and revoke) key after
+	// key, and an SDK that takes the error for a network failure retries it
+	// for several seconds. Keep it shorter than the interval between planned
+	// rotations. Zero means DefaultRejectedKeyCooldown; negative means
+	// Cooldown.
+	RejectedKeyCooldown time.Duration
 
 	// ExpiryWindow is how long before a credential's Expiry the Cache starts
 	// refreshing it in the background. The actual point is jittered down by
@@ -125,9 +139,10 @@ type entry struct {
 
 // failure is the outcome of a failed refresh of generation gen.
 type failure struct {
-	gen uint64
-	err error
-	at  time.Time
+	gen         uint64
+	err         error
+	at          time.Time
+	rejectedKey bool // from ReplayRejected: cools down for RejectedKeyCooldown
 }
 
 // Retrieve returns the current credential, fetching the first one or
@@ -197,7 +212,7 @@ func (c *Cache) Invalidate(ctx context.Context, rejected Credential) (Credential
 // [Cache.Invalidate] had just returned, when the request whose rejection
 // caused the refresh was replayed with it: the refresh did not help. If cred
 // is still the current credential, this counts as a failed refresh of it:
-// for Cooldown, Invalidate(ctx, cred) (and Retrieve, once cred has expired)
+// for RejectedKeyCooldown, Invalidate(ctx, cred) (and Retrieve, once cred has expired)
 // returns an error matching [ErrRefreshedKeyRejected] at once, without
 // calling the refresh source, and no refresh ahead of expiry starts. After
 // Cooldown, the next rejection refreshes again. ReplayRejected neither blocks
@@ -209,7 +224,7 @@ func (c *Cache) ReplayRejected(cred Credential) {
 	if e == nil || e.cred.Key != cred.Key {
 		return
 	}
-	c.failed.Store(&failure{gen: e.gen, err: ErrRefreshedKeyRejected, at: time.Now()})
+	c.failed.Store(&failure{gen: e.gen, err: ErrRefreshedKeyRejected, at: time.Now(), rejectedKey: true})
 }
 
 // Close stops background refreshes and waits for them to return. Later
@@ -406,6 +421,14 @@ func (c *Cache) cooling(f *failure) bool {
 	d := c.Cooldown
 	if d == 0 {
 		d = DefaultCooldown
+	}
+	if f.rejectedKey {
+		switch {
+		case c.RejectedKeyCooldown > 0:
+			d = c.RejectedKeyCooldown
+		case c.RejectedKeyCooldown == 0:
+			d = DefaultRejectedKeyCooldown
+		}
 	}
 	return d > 0 && time.Since(f.at) < d
 }

@@ -110,10 +110,11 @@ func Permanent(err error) error {
 var ErrSameKey = errors.New("credentials: refresh returned the rejected key again")
 
 // ErrRefreshedKeyRejected is matched by the error a [Cache] returns, for
-// Cooldown, to a caller whose key the API rejected although that key came
+// RejectedKeyCooldown, to a caller whose key the API rejected although that key came
 // from a refresh that the API had already rejected on the replay (see
 // [Cache.ReplayRejected]): the refresh ran once and did not help, so the
-// Cache does not call the refresh source again until Cooldown has passed.
+// Cache does not call the refresh source again until RejectedKeyCooldown has
+// passed.
 var ErrRefreshedKeyRejected = errors.New("credentials: refreshed once, the new key was rejected too")
 
 // fetch calls the refresh source, retrying transient failures with bounded

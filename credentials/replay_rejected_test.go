@@ -75,18 +75,19 @@ func TestCacheReplayRejectedCountsAsFailedRefresh(t *testing.T) {
 	}
 }
 
-// TestCacheReplayRejectedLastsForCooldown: after the cooldown, a rejection
-// of the key refreshes again, once.
+// TestCacheReplayRejectedLastsForCooldown: after RejectedKeyCooldown (not
+// the shorter Cooldown), a rejection of the key refreshes again, once.
 func TestCacheReplayRejectedLastsForCooldown(t *testing.T) {
 	m := &minter{}
-	const cooldown = 20 * time.Millisecond
-	c := &credentials.Cache{Provider: credentials.Static(keyN(0)), Refresh: m.refresh, Cooldown: cooldown}
+	const cooldown = time.Second // long enough that the check within it is not late, even on a loaded machine
+	c := &credentials.Cache{Provider: credentials.Static(keyN(0)), Refresh: m.refresh, Cooldown: time.Nanosecond, RejectedKeyCooldown: cooldown}
 	first, _ := c.Retrieve(context.Background())
 	fresh, err := c.Invalidate(context.Background(), first)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.ReplayRejected(fresh)
+	time.Sleep(time.Millisecond) // Cooldown has passed; RejectedKeyCooldown has not
 	if _, err := c.Invalidate(context.Background(), fresh); !errors.Is(err, credentials.ErrRefreshedKeyRejected) {
 		t.Fatalf("within the cooldown: err = %v; want ErrRefreshedKeyRejected", err)
 	}

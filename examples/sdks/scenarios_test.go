@@ -180,8 +180,8 @@ func runSDK(t *testing.T, s sdk) {
 
 	t.Run("failed recovery/error mode, SDK retries on", func(t *testing.T) {
 		// Each SDK retry sends one request; none refreshes, since the
-		// cooldown outlasts the SDK's retry window.
-		r := newRig(t, s, false, false, rekey.WithCooldown(time.Minute))
+		// default RejectedKeyCooldown (30s) outlasts the SDK's retry window.
+		r := newRig(t, s, false, false)
 		err := s.call(ctx, r.hc, r.base, sdkDefault)
 		if !errors.Is(err, rekey.ErrInvalidAPIKey) || !errors.Is(err, credentials.ErrRefreshedKeyRejected) {
 			t.Fatalf("err = %v; want ErrInvalidAPIKey and ErrRefreshedKeyRejected through the SDK's wrapping", err)
