@@ -143,6 +143,14 @@ type failure struct {
 	err         error
 	at          time.Time
 	rejectedKey bool // from ReplayRejected: cools down for RejectedKeyCooldown
+
+	// nextAhead is when a refresh ahead of expiry may be tried again after
+	// this failure of one: a quarter of the key's remaining life later (at
+	// least Cooldown), so that a source with nothing new yet (a secret store
+	// nobody rotated) is asked a dozen times over the window, not once per
+	// Cooldown. It holds back only refreshes ahead: a rejected or expired
+	// key is refreshed as soon as Cooldown allows.
+	nextAhead time.Time
 }
 
 // Retrieve returns the current credential, fetching the first one or
@@ -314,7 +322,10 @@ func (c *Cache) replace(ctx context.Context, old *entry, reason RefreshReason) (
 // refreshAhead starts a background refresh of e unless one is under way or
 // a recent one failed.
 func (c *Cache) refreshAhead(e *entry) {
-	if c.coolingDown(e.gen) || !e.refreshing.CompareAndSwap(false, true) {
+	if f := c.failed.Load(); f != nil && f.gen == e.gen && (c.cooling(f) || time.Now().Before(f.nextAhead)) {
+		return
+	}
+	if !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
 	if !c.track() {
@@ -361,7 +372,11 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 		if c.isClosed() {
 			err = fmt.Errorf("%w: %w", ErrCacheClosed, err)
 		}
-		c.failed.Store(&failure{gen: gen, err: err, at: time.Now()})
+		f := &failure{gen: gen, err: err, at: time.Now()}
+		if reason == ReasonExpiring {
+			f.nextAhead = f.at.Add(max(c.cooldown(), rejected.Expiry.Sub(f.at)/4))
+		}
+		c.failed.Store(f)
 		ev.Phase, ev.Err = RefreshFailed, err
 		c.notify(ev)
 		return nil, err
@@ -412,16 +427,16 @@ func (c *Cache) refreshPoint(cred Credential) time.Time {
 	return cred.Expiry.Add(-w)
 }
 
-func (c *Cache) coolingDown(gen uint64) bool {
-	f := c.failed.Load()
-	return f != nil && f.gen == gen && c.cooling(f)
+// cooldown is Cooldown, its default applied.
+func (c *Cache) cooldown() time.Duration {
+	if c.Cooldown == 0 {
+		return DefaultCooldown
+	}
+	return c.Cooldown
 }
 
 func (c *Cache) cooling(f *failure) bool {
-	d := c.Cooldown
-	if d == 0 {
-		d = DefaultCooldown
-	}
+	d := c.cooldown()
 	if f.rejectedKey {
 		switch {
 		case c.RejectedKeyCooldown > 0:

@@ -287,3 +287,46 @@ func BenchmarkCacheRetrieve(b *testing.B) {
 		})
 	}
 }
+
+// A refresh ahead of expiry that finds nothing new (a secret store nobody
+// rotated) is tried again a quarter of the remaining life later, not once
+// per Cooldown: a dozen calls to the source over the window, not hundreds.
+func TestCacheFailedRefreshAheadBacksOff(t *testing.T) {
+	const (
+		life     = 800 * time.Millisecond
+		cooldown = 5 * time.Millisecond
+	)
+	var ahead atomic.Int64
+	c := &credentials.Cache{
+		Provider: credentials.ProviderFunc(func(context.Context) (credentials.Credential, error) {
+			return credentials.Credential{Key: keyN(1), Expiry: time.Now().Add(life)}, nil
+		}),
+		Refresh: func(context.Context, credentials.Credential) (credentials.Credential, error) {
+			return credentials.Credential{}, credentials.Permanent(errors.New("nothing new in the store"))
+		},
+		Cooldown:     cooldown,
+		ExpiryWindow: life, // capped at half the life: ahead from 400 ms before expiry
+		OnRefresh: func(ev credentials.RefreshEvent) {
+			if ev.Phase == credentials.RefreshStarted && ev.Reason == credentials.ReasonExpiring {
+				ahead.Add(1)
+			}
+		},
+	}
+	defer c.Close()
+	first, err := c.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(first.Expiry) {
+		c.Retrieve(context.Background())
+		time.Sleep(time.Millisecond)
+	}
+	// The window is at most 480 ms with jitter. Each failure waits a
+	// quarter of what remains, so 12 tries take it down to 20 ms, where the
+	// 5 ms cooldown takes over for at most 4 more: 17 in all, where one try
+	// per cooldown would be about 96. Slowness can only lower the count.
+	if n := ahead.Load(); n < 1 || n > 17 {
+		t.Errorf("%d refreshes ahead of expiry; want between 1 and 17", n)
+	}
+	t.Logf("%d refreshes ahead of expiry over the window", ahead.Load())
+}
