@@ -54,7 +54,8 @@ const (
 //  3. one request meets a 503 and is retried once;
 //  4. every key is revoked again, and the key source hands back the
 //     rejected key (a rotation not propagated to where the key is stored):
-//     the refresh fails after its 4 attempts and the request fails.
+//     the refresh fails at once (the same key is not asked for again) and
+//     the request fails.
 func scriptedRun(t *testing.T, rotations int) *run {
 	t.Helper()
 	return scriptedRunOn(t, rotations, newSDK(t))
