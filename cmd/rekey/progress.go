@@ -17,7 +17,8 @@ const (
 
 // progress prints a status line while the demo runs: redrawn in place with
 // \r on a terminal, or as a plain line every second when the output is a
-// file or pipe (so logs stay readable). stop ends it.
+// file or pipe (so logs stay readable), and once more at the end, so that a
+// log holds the final counts however short the run. stop ends it.
 type progress struct {
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -41,6 +42,8 @@ func startProgress(w io.Writer, line func() string) *progress {
 			case <-p.done:
 				if live {
 					fmt.Fprint(w, "\r\033[K") // leave the terminal clean for the summary
+				} else {
+					fmt.Fprintln(w, line())
 				}
 				return
 			case <-t.C:
