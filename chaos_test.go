@@ -250,7 +250,7 @@ func runChaos(tb testing.TB) chaosRun {
 		// A replay rejected by a rotation that raced the refresh counts as a
 		// failed refresh for the cooldown; keep it well under the time between
 		// rotations here (production keys rotate hourly, not every 150
-		// requests), or the rare race would lock the client out for a second.
+		// requests), or the rare race would stop refreshes for 10 s.
 		rekey.WithRejectedKeyCooldown(5*time.Millisecond),
 		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 6, MinWait: time.Millisecond, MaxWait: 20 * time.Millisecond}),
 		rekey.WithTimeout(5*time.Minute), // only so that a hang fails the test (as an unclassified timeout) instead of stalling CI

@@ -70,7 +70,7 @@ func TestHTTPClientErrorModeByDefault(t *testing.T) {
 			refreshes.Add(1)
 			return credentials.Credential{Key: clientKey2}, nil
 		}),
-	) // the default RejectedKeyCooldown (30s) outlasts the three attempts below
+	) // the default RejectedKeyCooldown (10s) outlasts the three attempts below
 	for i := range 3 {
 		resp, err := client.HTTPClient().Get(api.URL + "/v1/things/1")
 		if resp != nil || !errors.Is(err, rekey.ErrInvalidAPIKey) {

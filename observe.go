@@ -26,7 +26,7 @@ type Hooks struct {
 	// ReplayRejected: the replay with the new key was rejected too; the
 	// caller gets the rejection (as the API's response, through
 	// HTTPClient with [WithReturnResponse]). Until its cooldown has passed
-	// ([WithRejectedKeyCooldown], 30s by default), requests sent with that
+	// ([WithRejectedKeyCooldown], 10s by default), requests sent with that
 	// key fail at once, without another refresh.
 	ReplayRejected func(transport.Event)
 

@@ -242,10 +242,12 @@ func WithCooldown(d time.Duration) Option {
 // credentials.Cache.RejectedKeyCooldown): requests rejected with that key
 // fail at once with an error matching both [ErrInvalidAPIKey] and
 // credentials.ErrRefreshedKeyRejected, without calling the refresh hook. The
-// default, credentials.DefaultRejectedKeyCooldown (30s), outlasts the retries
-// of the common vendor SDKs in error mode, so that a failed recovery calls
-// the hook once however often they retry; keep it shorter than the interval
-// at which your keys are rotated. Negative means the [WithCooldown] value. It
+// default, credentials.DefaultRejectedKeyCooldown (10s), outlasts the
+// default retries of the common vendor SDKs in error mode, so that a failed
+// recovery calls the hook once; make it longer if you raise their retries.
+// The price: a key revoked by a rotation in the moment between its refresh
+// and the replay stops refreshes for as long (or until it expires), so keep
+// it well under the interval at which your keys are rotated. Negative means the [WithCooldown] value. It
 // does not apply to a *credentials.Cache passed to [WithCredentials]: set its
 // RejectedKeyCooldown field.
 func WithRejectedKeyCooldown(d time.Duration) Option {

@@ -19,10 +19,10 @@ const (
 	DefaultRefreshAttempts = 4
 	DefaultRefreshTimeout  = 30 * time.Second
 	DefaultCooldown        = time.Second
-	// DefaultRejectedKeyCooldown outlasts the retries of the common vendor
-	// SDKs (openai-go, anthropic-sdk-go and stripe-go retry a failed request
-	// 2 times, within about 10 seconds).
-	DefaultRejectedKeyCooldown = 30 * time.Second
+	// DefaultRejectedKeyCooldown outlasts the default retries of the common
+	// vendor SDKs: openai-go, anthropic-sdk-go and stripe-go retry a failed
+	// request twice, the second time within about 2 seconds.
+	DefaultRejectedKeyCooldown = 10 * time.Second
 	DefaultExpiryWindow        = time.Minute
 )
 
@@ -98,8 +98,12 @@ type Cache struct {
 	// because the source has just answered with a key the API refuses:
 	// asking again at once would, on many APIs, mint (and revoke) key after
 	// key, and an SDK that takes the error for a network failure retries it
-	// for several seconds. Keep it shorter than the interval between planned
-	// rotations. Zero means DefaultRejectedKeyCooldown; negative means
+	// for a few seconds. It holds back only refreshes after a rejection of
+	// that key: one ahead of its expiry, or once it has expired, still runs.
+	// The price: if a rotation revokes a key in the moment between its
+	// refresh and the replay, requests with it fail for this long (or until
+	// it expires). Shorten it where keys are revoked more often than every
+	// few minutes. Zero means DefaultRejectedKeyCooldown; negative means
 	// Cooldown.
 	RejectedKeyCooldown time.Duration
 
@@ -322,7 +326,7 @@ func (c *Cache) replace(ctx context.Context, old *entry, reason RefreshReason) (
 // refreshAhead starts a background refresh of e unless one is under way or
 // a recent one failed.
 func (c *Cache) refreshAhead(e *entry) {
-	if f := c.failed.Load(); f != nil && f.gen == e.gen && (c.cooling(f) || time.Now().Before(f.nextAhead)) {
+	if f := c.failed.Load(); f != nil && f.gen == e.gen && (c.holdsBack(f, ReasonExpiring) || time.Now().Before(f.nextAhead)) {
 		return
 	}
 	if !e.refreshing.CompareAndSwap(false, true) {
@@ -352,7 +356,7 @@ func (c *Cache) refresh(callerCtx context.Context, old *entry, reason RefreshRea
 	if cur := c.current.Load(); cur != nil && cur.gen != gen {
 		return cur, nil // replaced while this caller was on its way
 	}
-	if f := c.failed.Load(); f != nil && f.gen == gen && c.cooling(f) {
+	if f := c.failed.Load(); f != nil && f.gen == gen && c.holdsBack(f, reason) {
 		return nil, f.err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.refreshTimeout())
@@ -435,9 +439,17 @@ func (c *Cache) cooldown() time.Duration {
 	return c.Cooldown
 }
 
-func (c *Cache) cooling(f *failure) bool {
+// holdsBack reports whether the failure f of a generation still answers a
+// refresh of it for reason instead of a call to the source. A key rejected
+// right after its refresh holds back only refreshes after a rejection, for
+// RejectedKeyCooldown: once it expires, or ahead of that, it is replaced as
+// any key is.
+func (c *Cache) holdsBack(f *failure, reason RefreshReason) bool {
 	d := c.cooldown()
 	if f.rejectedKey {
+		if reason != ReasonRejected {
+			return false
+		}
 		switch {
 		case c.RejectedKeyCooldown > 0:
 			d = c.RejectedKeyCooldown

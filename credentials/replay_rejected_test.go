@@ -167,3 +167,28 @@ func TestCacheReplayRejectedPrintsNoKey(t *testing.T) {
 		}
 	}
 }
+
+// A key rejected right after its refresh holds back refreshes after
+// rejections only: once it expires it is replaced at once, cooldown or not.
+func TestCacheReplayRejectedKeyIsStillReplacedOnExpiry(t *testing.T) {
+	m := &minter{ttl: 50 * time.Millisecond}
+	c := &credentials.Cache{Provider: credentials.Static(keyN(0)), Refresh: m.refresh, ExpiryWindow: -1, RejectedKeyCooldown: time.Hour}
+	defer c.Close()
+	first, _ := c.Retrieve(context.Background())
+	fresh, err := c.Invalidate(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ReplayRejected(fresh)
+	if _, err := c.Invalidate(context.Background(), fresh); !errors.Is(err, credentials.ErrRefreshedKeyRejected) {
+		t.Fatalf("rejection within the cooldown: err = %v; want ErrRefreshedKeyRejected", err)
+	}
+	time.Sleep(time.Until(fresh.Expiry) + 5*time.Millisecond)
+	got, err := c.Retrieve(context.Background())
+	if err != nil || got.Key == fresh.Key || got.Expired() {
+		t.Fatalf("after the rejected key expired: Retrieve = %v, %v; want a new key", got, err)
+	}
+	if n := m.calls.Load(); n != 2 {
+		t.Errorf("refresh source called %d times, want 2 (the rejection, then the expiry)", n)
+	}
+}

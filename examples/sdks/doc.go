@@ -20,7 +20,7 @@
 //   - Error mode (the default): the SDK receives rekey's error, which
 //     matches [rekey.ErrInvalidAPIKey] through the SDK's wrapping. The SDK
 //     takes it for a network failure and retries it; each retry sends one
-//     request, and within the RejectedKeyCooldown (30s by default,
+//     request, and within the RejectedKeyCooldown (10s by default,
 //     [rekey.WithRejectedKeyCooldown]) no retry calls the refresh hook again. Turn the SDK's retries off to send 2 requests.
 //
 // Retries: keep one retry layer, not both, or their attempts multiply (every

@@ -180,7 +180,7 @@ func runSDK(t *testing.T, s sdk) {
 
 	t.Run("failed recovery/error mode, SDK retries on", func(t *testing.T) {
 		// Each SDK retry sends one request; none refreshes, since the
-		// default RejectedKeyCooldown (30s) outlasts the SDK's retry window.
+		// default RejectedKeyCooldown (10s) outlasts the SDK's retry window.
 		r := newRig(t, s, false, false)
 		err := s.call(ctx, r.hc, r.base, sdkDefault)
 		if !errors.Is(err, rekey.ErrInvalidAPIKey) || !errors.Is(err, credentials.ErrRefreshedKeyRejected) {
