@@ -2,6 +2,7 @@ package rekey_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -21,19 +22,38 @@ type refreshLog struct {
 	start  chan credentials.RefreshReason // if not nil, gets each start's reason
 }
 
-func (l *refreshLog) hooks() rekey.Hooks {
-	add := func(ev credentials.RefreshEvent) {
-		l.mu.Lock()
-		l.events = append(l.events, ev)
-		l.mu.Unlock()
-		if ev.Phase == credentials.RefreshStarted && l.start != nil {
-			select {
-			case l.start <- ev.Reason:
-			default:
-			}
+// record adds ev; it is a credentials.Cache.OnRefresh.
+func (l *refreshLog) record(ev credentials.RefreshEvent) {
+	l.mu.Lock()
+	l.events = append(l.events, ev)
+	l.mu.Unlock()
+	if ev.Phase == credentials.RefreshStarted && l.start != nil {
+		select {
+		case l.start <- ev.Reason:
+		default:
 		}
 	}
-	return rekey.Hooks{RefreshStarted: add, RefreshSucceeded: add, RefreshFailed: add}
+}
+
+func (l *refreshLog) hooks() rekey.Hooks {
+	return rekey.Hooks{RefreshStarted: l.record, RefreshSucceeded: l.record, RefreshFailed: l.record}
+}
+
+func (l *refreshLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.events)
+}
+
+// String lists the events as phase/reason.
+func (l *refreshLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, ev := range l.events {
+		fmt.Fprintf(&b, "%s/%s; ", ev.Phase, ev.Reason)
+	}
+	return b.String()
 }
 
 func (l *refreshLog) count(phase credentials.RefreshPhase, reason credentials.RefreshReason) int {

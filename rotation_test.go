@@ -177,7 +177,7 @@ func TestPlannedRotationThroughAFileCostsNoRejection(t *testing.T) {
 				t.Fatal(err)
 			}
 			api := newGraceAPI(t, oldKey)
-			var log events
+			var log refreshLog
 			var rejected atomic.Int64
 			send := tc.client(t, api.URL,
 				credentials.FileWith(path, credentials.FileOptions{PollInterval: interval}), log.record, &rejected)
@@ -236,44 +236,10 @@ func TestPlannedRotationThroughAFileCostsNoRejection(t *testing.T) {
 			if n := log.count(credentials.RefreshSucceeded, credentials.ReasonChanged); n != 1 {
 				t.Errorf("%d swaps by poll, want exactly 1: %s", n, &log)
 			}
-			if len(log.all) != 4 || log.count(credentials.RefreshSucceeded, credentials.ReasonInitial) != 1 {
+			if log.len() != 4 || log.count(credentials.RefreshSucceeded, credentials.ReasonInitial) != 1 {
 				t.Errorf("refresh events: %s; want the first key and the one swap, started and succeeded", &log)
 			}
 			t.Logf("%d requests, %d accepted, 0 rejected, refreshes: %s", sent.Load(), api.accepted.Load(), &log)
 		})
 	}
-}
-
-// events records refresh events.
-type events struct {
-	mu  sync.Mutex
-	all []credentials.RefreshEvent
-}
-
-func (l *events) record(ev credentials.RefreshEvent) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.all = append(l.all, ev)
-}
-
-func (l *events) count(phase credentials.RefreshPhase, reason credentials.RefreshReason) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, ev := range l.all {
-		if ev.Phase == phase && ev.Reason == reason {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *events) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var b strings.Builder
-	for _, ev := range l.all {
-		fmt.Fprintf(&b, "%s/%s; ", ev.Phase, ev.Reason)
-	}
-	return b.String()
 }
