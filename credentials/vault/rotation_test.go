@@ -21,33 +21,40 @@ import (
 // version 1, and a rekey Client reading it through the Provider.
 // The Client logs to the returned buffer (refresh and poll events included)
 // and reports to hooks.
-func apiSetup(t *testing.T, f *fakeVault, hooks rekey.Hooks, opts ...vault.Option) (*rekeytest.Server, credentials.Credential, *rekey.Client, *bytes.Buffer) {
+func apiSetup(t *testing.T, f *fakeVault, hooks rekey.Hooks, opts ...vault.Option) (*rekeytest.Server, credentials.Credential, *rekey.Client, *logBuffer) {
 	t.Helper()
 	srv := rekeytest.NewServer()
 	t.Cleanup(srv.Close)
 	k1 := srv.IssueKey()
 	f.put(mountPath, keyData(k1.Key))
 	p := newProvider(t, f, opts...)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := new(logBuffer)
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	client, err := rekey.NewClient(srv.URL, rekey.WithCredentials(p), rekey.WithLogger(logger), rekey.WithHooks(hooks))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	return srv, k1, client, &logs
+	return srv, k1, client, logs
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
+// logBuffer is a log destination that background polls may write to while
+// a test reads it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l lockedWriter) Write(b []byte) (int, error) {
+func (l *logBuffer) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(b)
+	return l.buf.Write(b)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func echo(ctx context.Context, c *rekey.Client) error {
@@ -304,6 +311,7 @@ func TestSealedVaultKeepsTheKeyInUse(t *testing.T) {
 			t.Fatalf("a request failed while Vault was sealed: %v", err)
 		}
 	}
+	client.Close() // waits for a poll still under way, which may be logging
 	if !strings.Contains(logs.String(), "Vault is sealed") {
 		t.Errorf("the client's log does not report the failed poll:\n%s", logs)
 	}
