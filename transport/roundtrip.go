@@ -80,7 +80,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	second.err.Scrub(cred.Key) // the server may quote either key we sent
 	second.err.Replayed = true
-	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for Cooldown
+	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for RejectedKeyCooldown
 	t.emit(EventReplayRejected, req, second.err)
 	return t.giveUp(req, second)
 }

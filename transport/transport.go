@@ -42,7 +42,7 @@ const NoScheme = "-"
 //
 // When the replay is rejected too, the Transport tells the Cache
 // ([credentials.Cache.ReplayRejected]), so that requests sent again with
-// that key within the Cache's Cooldown (by the caller, or by an SDK's own
+// that key within the Cache's RejectedKeyCooldown (by the caller, or by an SDK's own
 // retry loop) fail at once without another call of the refresh hook.
 //
 // Security: the key is sent only over https, except to a loopback host,
