@@ -48,8 +48,6 @@ type Client struct {
 
 	http      *http.Client // for Do
 	sdk       *http.Client // for HTTPClient: http, or a copy in response mode
-	auth      *transport.Transport
-	retry     *transport.Retry
 	cache     *credentials.Cache
 	ownCache  bool
 	closeOnce sync.Once
@@ -109,8 +107,11 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if rt == nil {
 		rt = sharedPool() // shared by every such Client; Close leaves it open
 	}
-	auth := func(returnResponse bool) *transport.Transport {
-		return &transport.Transport{
+	retry := s.retry
+	retry.IdempotencyKeys = retry.IdempotencyKeys || s.idempotencyKeys
+	// stack builds http.Client → Retry → Transport → rt.
+	stack := func(returnResponse bool) *http.Client {
+		auth := &transport.Transport{
 			Base:              rt,
 			Credentials:       c.cache,
 			Header:            s.header,
@@ -122,18 +123,15 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			ReturnResponse:    returnResponse,
 			OnEvent:           obs.onEvent(),
 		}
+		return newHTTPClient(&transport.Retry{Base: auth, Policy: retry, OnRetry: obs.onRetry()}, &s)
 	}
-	retry := s.retry
-	retry.IdempotencyKeys = retry.IdempotencyKeys || s.idempotencyKeys
-	c.auth = auth(false)
-	c.retry = &transport.Retry{Base: c.auth, Policy: retry, OnRetry: obs.onRetry()}
-	c.http = newHTTPClient(c.retry, &s)
+	c.http = stack(false)
 	c.sdk = c.http
 	if s.returnResponse {
 		// HTTPClient's stack hands back the rejection as a response; Do's
 		// keeps the error, which says what rekey did about it. Both share
 		// the Cache and the connection pool.
-		c.sdk = newHTTPClient(&transport.Retry{Base: auth(true), Policy: retry, OnRetry: obs.onRetry()}, &s)
+		c.sdk = stack(true)
 	}
 
 	return c, nil

@@ -224,10 +224,10 @@ func (c *Cache) Invalidate(ctx context.Context, rejected Credential) (Credential
 // [Cache.Invalidate] had just returned, when the request whose rejection
 // caused the refresh was replayed with it: the refresh did not help. If cred
 // is still the current credential, this counts as a failed refresh of it:
-// for RejectedKeyCooldown, Invalidate(ctx, cred) (and Retrieve, once cred has expired)
-// returns an error matching [ErrRefreshedKeyRejected] at once, without
-// calling the refresh source, and no refresh ahead of expiry starts. After
-// Cooldown, the next rejection refreshes again. ReplayRejected neither blocks
+// for RejectedKeyCooldown, Invalidate(ctx, cred) returns an error matching
+// [ErrRefreshedKeyRejected] at once, without calling the refresh source.
+// After that, the next rejection refreshes again; a refresh ahead of cred's
+// expiry, or once it has expired, is not held back. ReplayRejected neither blocks
 // nor calls the refresh source; for a credential the Cache no longer holds
 // it does nothing. transport.Transport calls it; other callers rarely need
 // to.

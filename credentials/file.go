@@ -46,8 +46,8 @@ type FileOptions struct {
 // identity, which covers an atomic rename, a rewrite in place and a Kubernetes
 // secret update through the ..data symlink), so a rotated key is picked up
 // without a restart, and with no rejected request when the old key is
-// revoked more than the poll interval after the file changed. Surrounding whitespace,
-// including the trailing newline, is trimmed.
+// revoked more than the poll interval after the file changed. Surrounding
+// whitespace, including the trailing newline, is trimmed.
 //
 // A missing, unreadable, empty, oversized or malformed file yields an error
 // that names the path and the problem and never includes the file's content.

@@ -188,20 +188,14 @@ type invalidator interface {
 func (p *tokenSourceProvider) fromInner(ctx context.Context, rejected *Credential) (Credential, error) {
 	var cred Credential
 	var err error
-	switch inner := p.inner.(type) {
-	case invalidator:
-		if rejected != nil {
-			cred, err = inner.Invalidate(ctx, *rejected)
-		} else {
-			cred, err = p.inner.Retrieve(ctx)
-		}
-	case Refresher:
-		if rejected != nil {
-			cred, err = inner.Refresh(ctx, *rejected)
-		} else {
-			cred, err = p.inner.Retrieve(ctx)
-		}
-	default:
+	inv, canInvalidate := p.inner.(invalidator)
+	ref, canRefresh := p.inner.(Refresher)
+	switch {
+	case rejected != nil && canInvalidate:
+		cred, err = inv.Invalidate(ctx, *rejected)
+	case rejected != nil && canRefresh:
+		cred, err = ref.Refresh(ctx, *rejected)
+	default: // the current key, or a Provider that can only be read again
 		cred, err = p.inner.Retrieve(ctx)
 	}
 	if err != nil {

@@ -27,10 +27,10 @@ const NoScheme = "-"
 // For each request it takes the current key from a [credentials.Cache]
 // (lock-free), clones the request and injects the key (by default as
 // "Authorization: Bearer <key>"). If the response is the invalid-key
-// rejection (see IsRejection), it reads at most MaxErrorBody bytes of it, closes it, refreshes
-// the key once for all goroutines that saw the same rejection, and replays
-// the request once with the new key (re-reading the body through
-// Request.GetBody). A second rejection is not retried.
+// rejection (see IsRejection), it reads at most MaxErrorBody bytes of it,
+// closes it, refreshes the key once for all goroutines that saw the same
+// rejection, and replays the request once with the new key (re-reading the
+// body through Request.GetBody). A second rejection is not retried.
 //
 // Unlike most RoundTrippers, Transport interprets one response: the
 // invalid-key rejection that recovery could not fix is returned as an error,
@@ -42,8 +42,9 @@ const NoScheme = "-"
 //
 // When the replay is rejected too, the Transport tells the Cache
 // ([credentials.Cache.ReplayRejected]), so that requests sent again with
-// that key within the Cache's RejectedKeyCooldown (by the caller, or by an SDK's own
-// retry loop) fail at once without another call of the refresh hook.
+// that key within the Cache's RejectedKeyCooldown (by the caller, or by an
+// SDK's own retry loop) fail at once without another call of the refresh
+// hook.
 //
 // Security: the key is sent only over https, except to a loopback host,
 // unless AllowInsecureHTTP is set; it is not sent on a redirect to another
