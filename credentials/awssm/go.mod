@@ -7,7 +7,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.50.12
 	github.com/aws/smithy-go v1.28.9
 	github.com/cenkalti/backoff/v4 v4.3.0
-	github.com/rekeyhq/rekey v0.0.0
+	github.com/rekeyhq/rekey v0.1.0
 )
 
 require (

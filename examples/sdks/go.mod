@@ -6,7 +6,7 @@ require (
 	github.com/anthropics/anthropic-sdk-go v1.84.0
 	github.com/anthropics/anthropic-sdk-go/v2 v2.15.0
 	github.com/openai/openai-go/v3 v3.98.0
-	github.com/rekeyhq/rekey v0.0.0
+	github.com/rekeyhq/rekey v0.1.0
 	github.com/stripe/stripe-go/v85 v85.0.0
 )
 
