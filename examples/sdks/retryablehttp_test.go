@@ -86,7 +86,9 @@ type statusError struct {
 	body   string
 }
 
-func (e *statusError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.body) }
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.body)
+}
 
 func retryableDo(c *retryablehttp.Client, req *retryablehttp.Request) error {
 	resp, err := c.Do(req)
@@ -144,3 +146,28 @@ var retryablehttpSDK = sdk{
 // TestRetryableHTTP runs the scenarios with
 // github.com/hashicorp/go-retryablehttp over rekey's http.Client.
 func TestRetryableHTTP(t *testing.T) { runSDK(t, retryablehttpSDK) }
+
+// TestRetryableHTTPCheckRetryStopsOnInvalidKey: in error mode,
+// go-retryablehttp's default policy retries rekey's invalid-key error four
+// times (6 requests, 1 refresh, as the scenarios count); a CheckRetry that
+// stops on rekey.ErrInvalidAPIKey, as in Example_retryablehttp, sends 2.
+func TestRetryableHTTPCheckRetryStopsOnInvalidKey(t *testing.T) {
+	r := newRig(t, retryablehttpSDK, false, false, rekey.WithoutRetries())
+	c := newRetryableHTTP(r.hc, -1)
+	c.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if errors.Is(err, rekey.ErrInvalidAPIKey) {
+			return false, err
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	req, err := retryablehttp.NewRequest(http.MethodGet, r.base+"/v1/widgets/w_1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = retryableDo(c, req)
+	var apiErr *rekey.APIError
+	if !errors.As(err, &apiErr) || !apiErr.Replayed {
+		t.Fatalf("err = %v; want rekey's error for the replay", err)
+	}
+	r.counts(t, 2, 1)
+}
