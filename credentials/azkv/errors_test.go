@@ -43,7 +43,7 @@ func TestRetrieveErrors(t *testing.T) {
 			reads: 1},
 		{name: "forbidden by RBAC", setup: func(f *fakeKV, _ *staticCredential) { f.Deny("billing-api", "ForbiddenByRbac") },
 			is:    []error{azkv.ErrForbidden},
-			want:  []string{"403 Forbidden/ForbiddenByRbac", "Caller: appid=", "getSecret/action", `"Key Vault Secrets User" role`, "az role assignment create"},
+			want:  []string{"403 Forbidden/ForbiddenByRbac", "Caller: appid=", "getSecret/action", `"Key Vault Secrets User" role`, "az role assignment create", `"Key Vault Reader" is not enough`},
 			reads: 1},
 		{name: "forbidden by an access policy", setup: func(f *fakeKV, _ *staticCredential) { f.Deny("billing-api", "AccessDenied") },
 			is:    []error{azkv.ErrForbidden},

@@ -102,7 +102,7 @@ func (p *Provider) explain(e *Error, said string) {
 		e.Kind = ErrForbidden
 		e.hint = "the vault uses Azure RBAC: assign the caller's identity the \"" + RoleSecretsUser + "\" role on the secret or the vault " +
 			"(az role assignment create --role \"" + RoleSecretsUser + "\" --assignee <principal id> --scope <vault id>/secrets/" + p.name +
-			"); a new assignment can take a few minutes to apply"
+			"); \"Key Vault Reader\" is not enough (it cannot read values), and a new assignment can take a few minutes to apply"
 	case code == http.StatusForbidden && (e.InnerCode == "AccessDenied" || strings.Contains(e.msg, "does not have secrets get permission")):
 		e.Kind = ErrForbidden
 		e.hint = "the vault uses access policies: give the caller's identity the Get secret permission " +
