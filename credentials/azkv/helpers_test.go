@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -172,6 +173,9 @@ func assertNoSecret(t testing.TB, secrets []string, values ...any) {
 		}
 		slog.New(slog.NewTextHandler(&out, nil)).Info("value", "v", v)
 		slog.New(slog.NewJSONHandler(&out, nil)).Info("value", "v", v)
+		if b, err := json.Marshal(v); err == nil {
+			out.Write(b)
+		}
 	}
 	for _, s := range append(secrets, testToken) {
 		if s != "" && strings.Contains(out.String(), s) {

@@ -70,6 +70,12 @@ func TestNewWithClient(t *testing.T) {
 	if p.Name() != "billing-api" || p.PollInterval() != azkv.DefaultPollInterval {
 		t.Errorf("Name, PollInterval = %q, %v", p.Name(), p.PollInterval())
 	}
+	// The vault's host, learned from the response, names it in errors.
+	_, err = p.Refresh(context.Background(), got)
+	if !errors.Is(err, credentials.ErrSameKey) || !strings.Contains(err.Error(), `secret "billing-api" version `) ||
+		!strings.Contains(err.Error(), " in "+f.srv.Listener.Addr().String()+": ") {
+		t.Errorf("Refresh error = %v; want ErrSameKey naming the secret, its version and the vault", err)
+	}
 }
 
 // How the key is found in the value: the whole value, a field named by
