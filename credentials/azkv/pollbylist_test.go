@@ -161,7 +161,7 @@ func TestPollListErrors(t *testing.T) {
 	}{
 		{name: "list denied by Azure RBAC", setup: func(f *fakeKV, _ *azsecrets.Client) { f.DenyList("s", "ForbiddenByRbac") },
 			is: azkv.ErrForbidden, wantPages: 1,
-			want: []string{"listing the secret's versions", "Microsoft.KeyVault/vaults/secrets/readMetadata/action", `"Key Vault Secrets User"`, "azkv.WithPollByGet", "403 Forbidden/ForbiddenByRbac"}},
+			want: []string{"listing the secret's versions", "Microsoft.KeyVault/vaults/secrets/readMetadata/action", `az role assignment create --role "Key Vault Secrets User"`, "azkv.WithPollByGet", "403 Forbidden/ForbiddenByRbac"}},
 		{name: "list denied by an access policy", setup: func(f *fakeKV, _ *azsecrets.Client) { f.DenyList("s", "AccessDenied") },
 			is: azkv.ErrForbidden, wantPages: 1,
 			want: []string{"does not have secrets list permission", "List secret permission", "--secret-permissions get list", "azkv.WithPollByGet"}},
