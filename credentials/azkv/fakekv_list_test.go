@@ -64,7 +64,7 @@ func (f *fakeKV) list(w http.ResponseWriter, r *http.Request, name string) {
 		items = append(items, f.bundle(name, v, false))
 	}
 	var next any // null on the last page
-	if end < len(vs) {
+	if end < len(vs) || f.endless {
 		// As in the documented sample: ?api-version=7.4&$skiptoken=eyJOZXh0...&maxresults=1
 		link := f.srv.URL + "/secrets/" + name + "/versions?api-version=" + url.QueryEscape(q.Get("api-version")) +
 			"&$skiptoken=" + encodeSkipToken(end)

@@ -85,6 +85,7 @@ type fakeKV struct {
 	throttle   int                     // answer the next n authorized requests 429
 	retryAfter string                  // the Retry-After of those answers
 	garbage    bool                    // answer reads 200 with a body that is not JSON
+	endless    bool                    // give every page of a listing a nextLink, as a broken server would
 	seq        int
 	clock      time.Time // the time of the last version created or updated
 

@@ -173,7 +173,11 @@ func (p *Provider) noUsableVersion(newest *azsecrets.SecretProperties, now time.
 
 // stamp sums up the properties of a version that the key read from it
 // depends on, besides its immutable value: a version whose ID and stamp
-// did not change holds the same key with the same expiry.
+// did not change holds the same key with the same expiry. Its update time
+// moves with every change of its properties (to the second); its expiry,
+// content type and field tag are compared too, for a change within the
+// second of the read. Enabled and nbf are not: a version picked by a poll
+// is enabled and valid, as is one read successfully.
 func (p *Provider) stamp(a *azsecrets.SecretAttributes, contentType *string, tags map[string]*string) string {
 	var b strings.Builder
 	unix := func(t *time.Time) {
@@ -185,10 +189,6 @@ func (p *Provider) stamp(a *azsecrets.SecretAttributes, contentType *string, tag
 	if a != nil {
 		unix(a.Updated)
 		unix(a.Expires)
-		unix(a.NotBefore)
-		if a.Enabled != nil {
-			b.WriteString(strconv.FormatBool(*a.Enabled))
-		}
 	}
 	b.WriteByte('|')
 	if contentType != nil {

@@ -126,6 +126,35 @@ func TestPollSkipsUnusableNewest(t *testing.T) {
 	}
 }
 
+// A version's value never changes, but its properties can: an operator
+// retags the version in use to name another JSON field. The listing shows
+// the change, and the poll reads the version once.
+func TestPollSeesPropertiesOfTheVersionInUse(t *testing.T) {
+	f := newFakeKV(t)
+	key1, key2 := newKey(), newKey()
+	id := f.Set("s", `{"old":"`+key1+`","new":"`+key2+`"}`, func(v *kvVersion) {
+		v.contentType, v.tags = "application/json", map[string]string{"rekey-field": "old"}
+	})
+	p := newProvider(t, f, "s", azkv.WithFieldTag("rekey-field"))
+	ctx := context.Background()
+	cur, err := p.Retrieve(ctx)
+	if err != nil || cur.Key != key1 {
+		t.Fatalf("Retrieve = %v, %v", cur, err)
+	}
+	if _, err := f.client(t, newCredential()).UpdateSecretProperties(ctx, "s", id, azsecrets.UpdateSecretPropertiesParameters{
+		Tags: map[string]*string{"rekey-field": to.Ptr("new")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, changed, pages, gets, err := pollCounts(t, f, p, "s", cur)
+	if err != nil || !changed || got.Key != key2 || pages != 1 || gets != 1 {
+		t.Fatalf("Poll = %v, %v, %v, %d pages, %d GETs; want the key of the new field, 1 page, 1 GET", got, changed, err, pages, gets)
+	}
+	got, changed, _, gets, err = pollCounts(t, f, p, "s", got)
+	if err != nil || changed || gets != 0 {
+		t.Fatalf("next Poll = %v, %v, %v, %d GETs; want unchanged, no GET", got, changed, err, gets)
+	}
+}
+
 // Two versions created in the same second (Key Vault's times are whole
 // seconds) cannot be ordered by the listing: the one the Provider holds is
 // kept, with no read, although the other has the greater ID.
@@ -210,6 +239,31 @@ func TestPollListErrors(t *testing.T) {
 			assertNoSecret(t, []string{key}, err, e, p)
 		})
 	}
+}
+
+// A listing that never ends (a server whose every page has a nextLink)
+// stops at 200 pages with an error that says to poll by GET: a poll never
+// hangs.
+func TestPollListingIsBounded(t *testing.T) {
+	f := newFakeKV(t)
+	key := newKey()
+	f.Set("s", key)
+	p := newProvider(t, f, "s")
+	cur, err := p.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.endless = true
+	f.mu.Unlock()
+	got, changed, pages, gets, err := pollCounts(t, f, p, "s", cur)
+	if err == nil || changed || got.Key != key || !strings.Contains(err.Error(), "more than 200 pages") || !strings.Contains(err.Error(), "azkv.WithPollByGet") {
+		t.Fatalf("Poll = %v, %v, %v; want the key kept and an error naming the bound and WithPollByGet", got, changed, err)
+	}
+	if pages != 200 || gets != 0 {
+		t.Errorf("%d pages, %d GETs; want 200 pages, no GET", pages, gets)
+	}
+	assertNoSecret(t, []string{key}, err)
 }
 
 // An identity without the List permission polls by GET: the listing is
