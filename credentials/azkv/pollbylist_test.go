@@ -126,6 +126,29 @@ func TestPollSkipsUnusableNewest(t *testing.T) {
 	}
 }
 
+// Disabling the version in use rolls back: the next poll reads the newest
+// usable version before it, once.
+func TestPollRollsBackFromDisabledVersion(t *testing.T) {
+	f := newFakeKV(t)
+	key1, key2 := newKey(), newKey()
+	v1 := f.Set("s", key1)
+	v2 := f.Set("s", key2)
+	p := newProvider(t, f, "s")
+	ctx := context.Background()
+	cur, err := p.Retrieve(ctx)
+	if err != nil || cur.Key != key2 {
+		t.Fatalf("Retrieve = %v, %v", cur, err)
+	}
+	if _, err := f.client(t, newCredential()).UpdateSecretProperties(ctx, "s", v2, azsecrets.UpdateSecretPropertiesParameters{
+		SecretAttributes: &azsecrets.SecretAttributes{Enabled: to.Ptr(false)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, changed, pages, gets, err := pollCounts(t, f, p, "s", cur)
+	if err != nil || !changed || got.Key != key1 || pages != 1 || gets != 1 || f.ReadsOf(v1) != 1 {
+		t.Fatalf("Poll = %v, %v, %v, %d pages, %d GETs; want the previous version's key, 1 page, 1 GET of it", got, changed, err, pages, gets)
+	}
+}
+
 // A version's value never changes, but its properties can: an operator
 // retags the version in use to name another JSON field. The listing shows
 // the change, and the poll reads the version once.
