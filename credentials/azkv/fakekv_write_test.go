@@ -13,6 +13,29 @@ import (
 	"time"
 )
 
+// kvAttributes are the attributes a write may set, in Unix seconds.
+type kvAttributes struct {
+	Enabled *bool  `json:"enabled"`
+	Exp     *int64 `json:"exp"`
+	Nbf     *int64 `json:"nbf"`
+}
+
+// apply sets the attributes given on v; a nil a sets nothing.
+func (a *kvAttributes) apply(v *kvVersion) {
+	if a == nil {
+		return
+	}
+	if a.Enabled != nil {
+		v.enabled = *a.Enabled
+	}
+	if a.Exp != nil {
+		v.exp = time.Unix(*a.Exp, 0)
+	}
+	if a.Nbf != nil {
+		v.nbf = time.Unix(*a.Nbf, 0)
+	}
+}
+
 // put is Set Secret: {"value", "contentType", "tags", "attributes"}.
 func (f *fakeKV) put(w http.ResponseWriter, r *http.Request, name, version string) {
 	if version != "" {
@@ -23,11 +46,7 @@ func (f *fakeKV) put(w http.ResponseWriter, r *http.Request, name, version strin
 		Value       *string           `json:"value"`
 		ContentType string            `json:"contentType"`
 		Tags        map[string]string `json:"tags"`
-		Attributes  *struct {
-			Enabled *bool  `json:"enabled"`
-			Exp     *int64 `json:"exp"`
-			Nbf     *int64 `json:"nbf"`
-		} `json:"attributes"`
+		Attributes  *kvAttributes     `json:"attributes"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Value == nil {
 		f.fail(w, http.StatusBadRequest, "BadParameter", "", "The request body is not a valid secret: a value is required.")
@@ -35,17 +54,7 @@ func (f *fakeKV) put(w http.ResponseWriter, r *http.Request, name, version strin
 	}
 	id := f.set(name, *in.Value, func(v *kvVersion) {
 		v.contentType, v.tags = in.ContentType, in.Tags
-		if a := in.Attributes; a != nil {
-			if a.Enabled != nil {
-				v.enabled = *a.Enabled
-			}
-			if a.Exp != nil {
-				v.exp = time.Unix(*a.Exp, 0)
-			}
-			if a.Nbf != nil {
-				v.nbf = time.Unix(*a.Nbf, 0)
-			}
-		}
+		in.Attributes.apply(v)
 	})
 	f.reply(w, f.bundle(name, f.versionByID(name, id), true))
 }
@@ -60,11 +69,7 @@ func (f *fakeKV) patch(w http.ResponseWriter, r *http.Request, name, version str
 	var in struct {
 		ContentType *string           `json:"contentType"`
 		Tags        map[string]string `json:"tags"`
-		Attributes  *struct {
-			Enabled *bool  `json:"enabled"`
-			Exp     *int64 `json:"exp"`
-			Nbf     *int64 `json:"nbf"`
-		} `json:"attributes"`
+		Attributes  *kvAttributes     `json:"attributes"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		f.fail(w, http.StatusBadRequest, "BadParameter", "", "The request body is not valid JSON.")
@@ -76,17 +81,7 @@ func (f *fakeKV) patch(w http.ResponseWriter, r *http.Request, name, version str
 	if in.Tags != nil {
 		v.tags = in.Tags
 	}
-	if a := in.Attributes; a != nil {
-		if a.Enabled != nil {
-			v.enabled = *a.Enabled
-		}
-		if a.Exp != nil {
-			v.exp = time.Unix(*a.Exp, 0)
-		}
-		if a.Nbf != nil {
-			v.nbf = time.Unix(*a.Nbf, 0)
-		}
-	}
+	in.Attributes.apply(v)
 	v.updated = f.tick()
 	f.reply(w, f.bundle(name, v, false))
 }
