@@ -31,6 +31,11 @@ func leaks(err error, secrets []string) []string {
 	if errors.As(err, &apiErr) {
 		text += fmt.Sprintf(" %v %+v %#v", *apiErr, *apiErr, apiErr)
 	}
+	return leaksIn(text, secrets)
+}
+
+// leaksIn returns the secrets that text contains, shortened.
+func leaksIn(text string, secrets []string) []string {
 	var found []string
 	for _, s := range secrets {
 		if s != "" && strings.Contains(text, s) {
