@@ -121,7 +121,10 @@ func setupEtcdAuth(t testing.TB, srv *etcdServer, sec *secretList) (*operator, s
 			_, err := auth.UserAdd(ctx, &pb.AuthUserAddRequest{Name: "root", Password: rootPassword})
 			return err
 		},
-		func() error { _, err := auth.UserGrantRole(ctx, &pb.AuthUserGrantRoleRequest{User: "root", Role: "root"}); return err },
+		func() error {
+			_, err := auth.UserGrantRole(ctx, &pb.AuthUserGrantRoleRequest{User: "root", Role: "root"})
+			return err
+		},
 		func() error { _, err := auth.RoleAdd(ctx, &pb.AuthRoleAddRequest{Name: appRole}); return err },
 		func() error {
 			_, err := auth.RoleGrantPermission(ctx, &pb.AuthRoleGrantPermissionRequest{Name: appRole, Perm: rw(dataPrefix)})
@@ -135,7 +138,10 @@ func setupEtcdAuth(t testing.TB, srv *etcdServer, sec *secretList) (*operator, s
 			_, err := auth.UserAdd(ctx, &pb.AuthUserAddRequest{Name: appUser, Password: appPassword})
 			return err
 		},
-		func() error { _, err := auth.UserGrantRole(ctx, &pb.AuthUserGrantRoleRequest{User: appUser, Role: appRole}); return err },
+		func() error {
+			_, err := auth.UserGrantRole(ctx, &pb.AuthUserGrantRoleRequest{User: appUser, Role: appRole})
+			return err
+		},
 		func() error { _, err := auth.AuthEnable(ctx, &pb.AuthEnableRequest{}); return err },
 	}
 	for i, step := range steps {

@@ -55,6 +55,7 @@ type googleAPI struct {
 	valid   string          // the key that works now
 	expired map[string]bool // keys answered API_KEY_EXPIRED rather than API_KEY_INVALID
 	blocked bool            // answer every valid key API_KEY_SERVICE_BLOCKED
+	echo    bool            // quote a rejected key in the message and in a detail, as some servers do
 	serial  int
 
 	ids      atomic.Int64 // request IDs
@@ -115,6 +116,12 @@ func (api *googleAPI) expire() {
 	api.rotate()
 }
 
+func (api *googleAPI) setEcho(b bool) {
+	api.mu.Lock()
+	api.echo = b
+	api.mu.Unlock()
+}
+
 func (api *googleAPI) setBlocked(b bool) {
 	api.mu.Lock()
 	api.blocked = b
@@ -162,7 +169,7 @@ func (api *googleAPI) check(ctx context.Context) error {
 		key = v[0]
 	}
 	api.mu.Lock()
-	valid, expired, blocked := key == api.valid, api.expired[key], api.blocked
+	valid, expired, blocked, echo := key == api.valid, api.expired[key], api.blocked, api.echo
 	api.mu.Unlock()
 	switch {
 	case valid && blocked:
@@ -174,6 +181,13 @@ func (api *googleAPI) check(ctx context.Context) error {
 		return api.status(codes.InvalidArgument, "API key expired. Please renew the API key.", "API_KEY_EXPIRED")
 	}
 	api.rejected.Add(1)
+	if echo {
+		st, _ := status.New(codes.InvalidArgument, "API key "+key+" not valid. Please pass a valid API key.").WithDetails(
+			&errdetails.ErrorInfo{Reason: "API_KEY_INVALID", Domain: "googleapis.com", Metadata: map[string]string{"key": key}},
+			&errdetails.RequestInfo{RequestId: "req-" + strconv.FormatInt(api.ids.Add(1), 10)},
+		)
+		return st.Err()
+	}
 	return api.status(codes.InvalidArgument, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
 }
 

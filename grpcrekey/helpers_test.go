@@ -2,12 +2,17 @@ package grpcrekey_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	grpccreds "google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
@@ -92,3 +97,38 @@ func callCtx(t testing.TB) context.Context {
 }
 
 func insecureCreds() grpccreds.TransportCredentials { return insecure.NewCredentials() }
+
+// mdRecorder is a loopback server whose EmptyCall hands the metadata it
+// received to got.
+type mdRecorder struct {
+	testgrpc.UnimplementedTestServiceServer
+	got chan metadata.MD
+}
+
+func (m *mdRecorder) EmptyCall(ctx context.Context, _ *testgrpc.Empty) (*testgrpc.Empty, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	select {
+	case m.got <- md:
+	default:
+	}
+	return &testgrpc.Empty{}, nil
+}
+
+// start serves m on a loopback port and returns its address.
+func (m *mdRecorder) start(t testing.TB) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(srv, m)
+	go srv.Serve(lis) //nolint:errcheck // ends with Stop
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// fmtAll formats v with every verb that could show a field.
+func fmtAll(v any) string {
+	return fmt.Sprintf("%v %+v %#v %s %q", v, v, v, v, v)
+}
