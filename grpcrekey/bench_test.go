@@ -70,10 +70,10 @@ func BenchmarkUnaryCall(b *testing.B) {
 		name string
 		opts []grpc.DialOption
 	}{
-		{"oauth.TokenSource/static", []grpc.DialOption{grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: oauth2.StaticTokenSource(tok)})}},
-		{"oauth.TokenSource/reuse", []grpc.DialOption{grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: oauth2.ReuseTokenSource(tok, oauth2.StaticTokenSource(tok))})}},
-		{"grpcrekey/static", rk.DialOptions()},
-		{"grpcrekey/expiry", rkExpiry.DialOptions()},
+		{"creds=oauth-static", []grpc.DialOption{grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: oauth2.StaticTokenSource(tok)})}},
+		{"creds=oauth-reuse", []grpc.DialOption{grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: oauth2.ReuseTokenSource(tok, oauth2.StaticTokenSource(tok))})}},
+		{"creds=grpcrekey", rk.DialOptions()},
+		{"creds=grpcrekey-expiry", rkExpiry.DialOptions()},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

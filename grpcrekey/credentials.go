@@ -93,7 +93,9 @@ func New(p credentials.Provider, opts ...Option) (*Credentials, error) {
 //		append(rk.DialOptions(), grpc.WithTransportCredentials(credentials.NewTLS(nil)))...)
 //
 // Interceptors given before these see each call once; those given after
-// see a replay as a call of its own. A call that sets its own
+// see a replay as a call of its own, and so do a call's options (a
+// grpc.OnFinish callback runs once per attempt; grpc.Header and
+// grpc.Trailer end up holding the replay's). A call that sets its own
 // grpc.PerRPCCredentials call option has it replaced by c's.
 func (c *Credentials) DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
