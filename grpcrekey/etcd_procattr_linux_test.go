@@ -1,9 +1,0 @@
-package grpcrekey_test
-
-import "syscall"
-
-// dieWithParent makes a child process (the tests' etcd) receive SIGKILL when
-// the test binary dies, even if it is killed or times out.
-func dieWithParent() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}

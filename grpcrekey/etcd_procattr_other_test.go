@@ -1,9 +1,0 @@
-//go:build !linux
-
-package grpcrekey_test
-
-import "syscall"
-
-// dieWithParent is a no-op where Pdeathsig does not exist: the test's
-// cleanup stops the child itself.
-func dieWithParent() *syscall.SysProcAttr { return nil }
