@@ -51,7 +51,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	first, rejected := t.check(req, resp, cred.Key)
 	if !rejected {
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
 	t.emit(EventKeyRejected, req, first.err)
 
@@ -82,13 +82,29 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	second, rejected := t.check(req, resp, fresh.Key)
 	if !rejected {
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
 	t.scrub(second.err, cred.Key) // the server may quote either key we sent
 	second.err.Replayed = true
 	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for RejectedKeyCooldown
 	t.emit(EventReplayRejected, req, second.err)
 	return t.giveUp(req, second)
+}
+
+// passThrough returns resp, which answered the copy of req that carried the
+// key, with a Request that does not carry it: callers and SDKs keep
+// responses (and so their Request) in error values and logs. Below 400 that
+// is req itself; for an error status, a copy of req that also records the
+// sent request, so that rekey's own error decoding can still scrub a key
+// the server echoed (see apierr.WithSent).
+func passThrough(req *http.Request, resp *http.Response) *http.Response {
+	switch {
+	case resp.StatusCode < 400 || resp.Request == nil:
+		resp.Request = req
+	case resp.Request != req:
+		resp.Request = apierr.WithSent(req, resp.Request)
+	}
+	return resp
 }
 
 // refusal is an invalid-key rejection held while the Transport recovers:
