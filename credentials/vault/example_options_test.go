@@ -51,7 +51,7 @@ func ExampleProvider_Refresh() {
 	fmt.Println("first use:", cred)
 
 	kv.put("secret/myapp/billing", map[string]any{"api_key": "sk_live_0000000000000002"}) // vault kv put
-	cred, _ = p.Refresh(ctx, cred)                                                           // the API rejected the old key
+	cred, _ = p.Refresh(ctx, cred)                                                        // the API rejected the old key
 	fmt.Println("new version:", cred)
 
 	_, err = p.Refresh(ctx, cred)
