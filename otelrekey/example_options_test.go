@@ -117,7 +117,7 @@ func ExampleWithTracerProvider() {
 	for _, s := range spans.Ended() {
 		fmt.Print(s.Name())
 		for _, a := range s.Attributes() {
-			fmt.Print(" ", a.Key, "=", a.Value.Emit())
+			fmt.Print(" ", a.Key, "=", a.Value.AsInterface())
 		}
 		fmt.Println()
 	}
