@@ -1,7 +1,6 @@
 package rekey_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -70,48 +69,4 @@ func ExampleWithLogger() {
 	// level=WARN msg="rekey: API key rejected; refreshing it" method=GET status=401
 	// level=INFO msg="rekey: API key refreshed" reason=rejected attempts=1
 	// level=INFO msg="rekey: request replayed with a refreshed key" method=GET status=401
-}
-
-// NewRequest resolves the path against the base URL, encodes the body as
-// JSON and sets the headers; nothing is sent until Do.
-func ExampleClient_NewRequest() {
-	client, err := rekey.NewClient("https://api.example.com/v1",
-		rekey.WithCredentials(credentials.Env("EXAMPLE_API_KEY")),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer client.Close()
-
-	ctx := context.Background()
-	req, err := client.NewRequest(ctx, "POST", "widgets?notify=true", map[string]string{"name": "sprocket"})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(req.Method, req.URL)
-	fmt.Println(req.Header.Get("Content-Type"), req.Header.Get("User-Agent"))
-
-	// A path cannot leave the API's host, even when built from user input.
-	_, err = client.NewRequest(ctx, "GET", "//evil.example/steal", nil)
-	fmt.Println(err)
-	// Output:
-	// POST https://api.example.com/v1/widgets?notify=true
-	// application/json rekey-go
-	// rekey: request path https://evil.example/steal leaves the base URL https://api.example.com/v1/: use a path on the same host (a Client sends its key to one API)
-}
-
-// BaseURL is the URL that request paths are resolved against.
-func ExampleClient_BaseURL() {
-	client, err := rekey.NewClient("https://api.example.com/v1",
-		rekey.WithCredentials(credentials.Env("EXAMPLE_API_KEY")))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer client.Close()
-	fmt.Println(client.BaseURL(), client.BaseURL().JoinPath("widgets"))
-	// Output:
-	// https://api.example.com/v1/ https://api.example.com/v1/widgets
 }
