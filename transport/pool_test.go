@@ -204,14 +204,28 @@ func TestPoolPrimaryBackAfterQuarantine(t *testing.T) {
 // Quarantined, a member's provider is read at most once per Quarantine:
 // with a Quarantine far longer than the test, never again, however many
 // requests are sent; with a short one, no more often than the time elapsed
-// allows (an upper bound a slow machine cannot break).
+// allows (an upper bound a slow machine cannot break). The member given as
+// a Cache with no cooldown of its own shows that the Pool's quarantine, not
+// the Cache's cooldown, holds the reads back.
 func TestPoolQuarantineBoundsReads(t *testing.T) {
-	for _, quarantine := range []time.Duration{time.Hour, 20 * time.Millisecond} {
-		t.Run(quarantine.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		quarantine time.Duration
+		cache      bool
+	}{
+		{time.Hour, false},
+		{time.Hour, true},
+		{20 * time.Millisecond, false},
+	} {
+		quarantine := tc.quarantine
+		t.Run(fmt.Sprintf("%v cache=%v", quarantine, tc.cache), func(t *testing.T) {
 			api := newKeyAPI(t, keyB) // keyA stays revoked
 			a, b := newSource(keyA), newSource(keyB)
+			var first credentials.Provider = a
+			if tc.cache {
+				first = &credentials.Cache{Provider: a, Cooldown: -1, RejectedKeyCooldown: -1}
+			}
 			log := newEventLog()
-			c, _ := newPoolClient(t, credentials.NewPoolWith(credentials.PoolOptions{Quarantine: quarantine}, a, b), log)
+			c, _ := newPoolClient(t, credentials.NewPoolWith(credentials.PoolOptions{Quarantine: quarantine}, first, b), log)
 			start := time.Now()
 			post(t.Context(), c, api.URL+"/v1/echo", `{}`)
 			log.await(t, credentials.MemberQuarantined, 0)
@@ -558,3 +572,57 @@ func TestPoolRoundRobinSpreadsEvenly(t *testing.T) {
 }
 
 func containsKey(s, key string) bool { return strings.Contains(s, key) }
+
+// gatedSource yields its key once; every later read (a refresh) waits until
+// the test opens the gate.
+type gatedSource struct {
+	key     string
+	reads   atomic.Int64
+	started chan struct{} // closed when the first refresh starts
+	gate    chan struct{}
+}
+
+func (s *gatedSource) Retrieve(ctx context.Context) (credentials.Credential, error) {
+	if s.reads.Add(1) == 2 {
+		close(s.started)
+	}
+	if s.reads.Load() > 1 {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return credentials.Credential{}, ctx.Err()
+		}
+	}
+	return credentials.Credential{Key: s.key}, nil
+}
+
+// Failover does not wait for the rejected member's refresh: while that
+// refresh hangs, every request is served by the next member at once.
+func TestPoolFailoverDoesNotWaitForTheRefresh(t *testing.T) {
+	api := newKeyAPI(t, keyA, keyB)
+	a := &gatedSource{key: keyA, started: make(chan struct{}), gate: make(chan struct{})}
+	log := newEventLog()
+	c, _ := newPoolClient(t, credentials.NewPoolWith(credentials.PoolOptions{Quarantine: time.Hour}, a, credentials.Static(keyB)), log)
+	if _, err := post(t.Context(), c, api.URL+"/v1/echo", `{"before": true}`); err != nil {
+		t.Fatal(err)
+	}
+	api.set(keyA, false)
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		_, err := post(ctx, c, api.URL+"/v1/echo", fmt.Sprintf(`{"n": %d}`, i))
+		cancel()
+		if err != nil {
+			t.Fatalf("request %d while the primary's refresh hangs: %v", i, err)
+		}
+	}
+	select {
+	case <-a.started:
+	default:
+		t.Fatal("the primary's refresh never started")
+	}
+	if acceptedB, _, _ := api.counts(keyB); acceptedB != 20 {
+		t.Errorf("the second key served %d requests, want 20", acceptedB)
+	}
+	close(a.gate) // the refresh ends with the same key: quarantined
+	log.await(t, credentials.MemberQuarantined, 0)
+}
