@@ -146,8 +146,8 @@ func TestPoolPrimaryRevokedUnderLoad(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			nowB, nowRejectedA, _ := api.counts(keyB)
-			_, nowRejectedA, _ = api.counts(keyA)
+			nowB, _, _ := api.counts(keyB)
+			_, nowRejectedA, _ := api.counts(keyA)
 			if nowB-acceptedB != 50 || nowRejectedA != rejectedA {
 				t.Errorf("after failover: %d of 50 requests carried the second key, %d more carried the revoked one", nowB-acceptedB, nowRejectedA-rejectedA)
 			}
