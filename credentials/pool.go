@@ -78,7 +78,8 @@ type PoolOptions struct {
 // and Close stops them.
 //
 // The methods a transport uses to fail over are [Pool.Pick], [Pool.Next],
-// [Pool.Reject], [Pool.CoolDown], [Pool.Await] and [Pool.FailsOver]; any
+// [Pool.Reject], [Pool.CoolDown], [Pool.Await], [Pool.ReplayRejected] and
+// [Pool.FailsOver], and [Pool.Observe] for the members' state changes; any
 // consumer (an HTTP transport, a gRPC interceptor) can drive a Pool with
 // them, as package transport does:
 //
