@@ -11,7 +11,8 @@ import (
 // The recovery path's steps that differ between one key (a
 // credentials.Cache) and several (a credentials.Pool). With a pool, the
 // Transport uses these methods of it, and nothing else: Pick, Next, Reject,
-// CoolDown, Await, ReplayRejected and FailsOver (see credentials.Pool).
+// CoolDown, Await, ReplayRejected and FailsOver here, Err and Len in setup
+// (see credentials.Pool). A gRPC interceptor can drive a Pool the same way.
 
 // pick returns the key to send a request with: the Cache's (lock-free), or
 // the pool member's that credentials.Pool.Pick chooses.

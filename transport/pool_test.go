@@ -626,3 +626,25 @@ func TestPoolFailoverDoesNotWaitForTheRefresh(t *testing.T) {
 	close(a.gate) // the refresh ends with the same key: quarantined
 	log.await(t, credentials.MemberQuarantined, 0)
 }
+
+// In response mode, a request that no member serves gets the API's own
+// last rejection, body intact, its Request the caller's.
+func TestPoolReturnResponse(t *testing.T) {
+	api := newKeyAPI(t) // accepts nothing
+	pool := credentials.NewPool(credentials.Static(keyA), credentials.Static(keyB))
+	t.Cleanup(func() { pool.Close() })
+	c := &http.Client{Transport: &transport.Transport{Credentials: pool, ReturnResponse: true}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, api.URL+"/v1/models", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("Do: %v; want the API's 401 as a response", err)
+	}
+	if got := readAll(t, resp); resp.StatusCode != 401 || got != seedBody || resp.Request.Header.Get("Authorization") != "" {
+		t.Errorf("got %d %q (Authorization %q), want the API's 401, body intact, on the caller's request", resp.StatusCode, got, resp.Request.Header.Get("Authorization"))
+	}
+	_, ra, _ := api.counts(keyA)
+	_, rb, _ := api.counts(keyB)
+	if ra != 1 || rb != 1 {
+		t.Errorf("the API saw %d and %d requests with the two keys, want 1 each", ra, rb)
+	}
+}
