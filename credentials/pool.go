@@ -99,7 +99,7 @@ type Pool struct {
 	quarantine time.Duration
 	failoverOn []int
 	err        error         // a configuration error, returned by every Pick
-	turn       atomic.Uint64 // round robin
+	turn       atomic.Uint32 // round robin
 
 	observers atomic.Pointer[[]*poolObserver]
 
@@ -279,6 +279,13 @@ func (p *Pool) Pick(ctx context.Context) (Member, error) {
 	if p.err != nil {
 		return Member{}, p.err
 	}
+	if !p.roundRobin && len(p.members) > 0 { // the common case: the primary, healthy, its key at hand
+		if mb := p.members[0]; mb.state.Load() == nil {
+			if cred, ok := mb.cache.ready(); ok {
+				return Member{Credential: cred}, nil
+			}
+		}
+	}
 	m, ok, err := p.choose(ctx, 0)
 	if ok || err != nil {
 		return m, err
@@ -316,10 +323,13 @@ func (p *Pool) choose(ctx context.Context, skip MemberSet) (Member, bool, error)
 	start := 0
 	if p.roundRobin {
 		for range n {
-			i := int((p.turn.Add(1) - 1) % uint64(n))
+			i := p.nextTurn(n)
 			start = i
 			if skip.Has(i) || !p.usable(p.members[i]) {
 				continue
+			}
+			if cred, ok := p.members[i].cache.ready(); ok {
+				return Member{Index: i, Credential: cred}, true, nil
 			}
 			if m, ok, err := p.take(ctx, p.members[i]); ok || err != nil {
 				return m, ok, err
@@ -339,6 +349,13 @@ func (p *Pool) choose(ctx context.Context, skip MemberSet) (Member, bool, error)
 		}
 	}
 	return Member{}, false, nil
+}
+
+// nextTurn takes the next round-robin turn among n members. The 32-bit
+// remainder is cheaper than a 64-bit one; its wrap, once every 4 billion
+// requests, costs one uneven turn.
+func (p *Pool) nextTurn(n int) int {
+	return int((p.turn.Add(1) - 1) % uint32(n))
 }
 
 // take retrieves mb's credential; a member whose provider fails (not ctx)
@@ -361,7 +378,7 @@ func (p *Pool) fallback() (Member, error) {
 	n := len(p.members)
 	start := 0
 	if p.roundRobin {
-		start = int((p.turn.Add(1) - 1) % uint64(n))
+		start = p.nextTurn(n)
 	}
 	errs := make([]error, 0, n)
 	for j := range n {
@@ -464,6 +481,16 @@ func (p *Pool) String() string {
 
 // Format implements fmt.Formatter so that no verb dumps the Pool's fields.
 func (p *Pool) Format(f fmt.State, _ rune) { fmt.Fprint(f, p.String()) }
+
+// ready returns the credential Retrieve would return at once, with no
+// refresh, poll or wait due: Pick's fast path.
+func (c *Cache) ready() (Credential, bool) {
+	e := c.current.Load()
+	if e == nil || !e.refreshAt.IsZero() && !time.Now().Before(e.refreshAt) {
+		return Credential{}, false
+	}
+	return e.cred, true
+}
 
 // held returns the credential the Cache holds, without fetching or
 // refreshing one, and starts a poll of its [Poller] if one is due: what a
