@@ -1,6 +1,7 @@
 package otelrekey_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -81,7 +82,7 @@ func TestPoolMembers(t *testing.T) {
 			b.WriteString(ev.Name)
 			for _, kv := range ev.Attributes {
 				if kv.Key == otelrekey.PoolMemberKey || kv.Key == otelrekey.PoolMemberRedactedKey {
-					b.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+					b.WriteString(" " + string(kv.Key) + "=" + fmt.Sprint(kv.Value.AsInterface()))
 				}
 			}
 			events = append(events, b.String())
