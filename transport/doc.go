@@ -15,6 +15,10 @@
 //		// refreshed once and still rejected, or refreshing failed
 //	}
 //
+// The key goes in "Authorization: Bearer <key>" by default, or in another
+// header ([Transport.Header], [Transport.Scheme]), a query parameter
+// ([Transport.Query]) or HTTP Basic auth ([Transport.Basic], [BasicAuth]).
+//
 // With a credentials.Pool as Credentials, the Transport holds several keys
 // and fails over between them: a rejected request is replayed at once with
 // the next healthy key (see [Transport] and docs/pools.md).

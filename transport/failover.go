@@ -39,7 +39,7 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 			return nil, r, nil
 		}
 		next, ok := t.pool.Next(req.Context(), r.tried())
-		if !ok {
+		if !ok || t.usable(next) != nil { // Basic auth: a key that cannot go where it is set to
 			break
 		}
 		body, why := replayBody(req)
@@ -56,7 +56,7 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 		if !refused {
 			return resp, nil, nil
 		}
-		n.follow(r)
+		t.follow(n, r)
 		r = n
 	}
 	if !r.err.InvalidKey {
@@ -144,10 +144,10 @@ func (t *Transport) replayRejected(ctx context.Context, fresh credentials.Member
 // follow chains r after prev, the refusal before it in the same request,
 // and scrubs from r's error every key sent before: the server may quote
 // any of them.
-func (r *refusal) follow(prev *refusal) {
+func (t *Transport) follow(r, prev *refusal) {
 	r.prev = prev
 	for p := prev; p != nil; p = p.prev {
-		r.err.Scrub(p.key.Credential.Key)
+		t.scrub(r.err, p.key.Credential.Key)
 	}
 }
 
@@ -193,10 +193,10 @@ func (r *refusal) poolError() *apierr.PoolError {
 // decoded builds the error for a FailoverOn answer to req sent with key:
 // what the API said, for the events and a *PoolError. It is not the
 // invalid-key rejection.
-func decoded(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
+func (t *Transport) decoded(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
 	e := apierr.Decode(resp.StatusCode, resp.Header, body)
 	e.Method = req.Method
 	e.URL = apierr.RequestURL(req.URL)
-	e.Scrub(key)
+	t.scrub(e, key)
 	return e
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -646,5 +647,58 @@ func TestPoolReturnResponse(t *testing.T) {
 	_, rb, _ := api.counts(keyB)
 	if ra != 1 || rb != 1 {
 		t.Errorf("the API saw %d and %d requests with the two keys, want 1 each", ra, rb)
+	}
+}
+
+// A pool with the key in HTTP Basic auth (Mailgun's "api" user): the
+// request fails over to the second key, sent in Basic auth too, and the
+// error of a pool that no key serves holds neither key, nor either's Basic
+// encoding.
+func TestPoolWithBasicAuth(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	basic := func(key string) string {
+		req, _ := http.NewRequest(http.MethodGet, "http://x", nil)
+		req.SetBasicAuth("api", key)
+		return req.Header.Get("Authorization")
+	}
+	valid := basic(keyB)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		ok := r.Header.Get("Authorization") == valid
+		mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"message": "Invalid private key %s"}`, r.Header.Get("Authorization"))
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(api.Close)
+	pool := credentials.NewPool(credentials.Static(keyA), credentials.Static(keyB))
+	t.Cleanup(func() { pool.Close() })
+	c := &http.Client{Transport: &transport.Transport{Credentials: pool, Basic: transport.BasicKeyAsPassword("api")}}
+	resp, err := get(t, c, api.URL+"/v3/domains")
+	if err != nil || readAll(t, resp) != "ok" {
+		t.Fatalf("GET: %v; want it served by the second key", err)
+	}
+	mu.Lock()
+	if len(seen) != 2 || seen[0] != basic(keyA) || seen[1] != valid {
+		t.Errorf("the API saw %d requests, want the first key then the second, in Basic auth", len(seen))
+	}
+	mu.Unlock()
+
+	mu.Lock()
+	valid = "none"
+	mu.Unlock()
+	_, err = get(t, c, api.URL+"/v3/domains")
+	if !errors.Is(err, rekey.ErrInvalidAPIKey) {
+		t.Fatalf("with both keys refused: %v", err)
+	}
+	for _, k := range []string{keyA, keyB, basic(keyA)[len("Basic "):], basic(keyB)[len("Basic "):]} {
+		if strings.Contains(fmt.Sprintf("%v %+v %#v", err, err, err), strings.TrimRight(k, "=")) {
+			t.Errorf("the error holds a key or its Basic encoding: %v", err)
+		}
 	}
 }

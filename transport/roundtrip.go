@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
@@ -41,6 +40,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	ctx := req.Context()
 	key, err := t.pick(ctx)
+	if err == nil {
+		err = t.usable(key) // Basic auth: a key that cannot go where it is set to
+	}
 	if err != nil {
 		return nil, credentialError(req.Method, apierr.RequestURL(req.URL), err)
 	}
@@ -61,6 +63,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// Refresh: one for every request that saw the same key rejected.
 	fresh, err := t.renew(ctx, first)
+	if err == nil {
+		err = t.usable(fresh)
+	}
 	if err != nil {
 		first.err.Err = err
 		if ctx.Err() != nil { // the caller gave up waiting: not a failed recovery
@@ -91,7 +96,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.setAside(req, second)
 		return resp, nil
 	}
-	second.follow(first) // the server may quote any key we sent
+	t.follow(second, first) // the server may quote any key we sent
 	second.err.Replayed = true
 	t.replayRejected(ctx, fresh) // the refresh did not help: no other for RejectedKeyCooldown
 	t.emit(EventReplayRejected, req, second.err, fresh)
@@ -160,7 +165,7 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key credential
 	p := &peeker{body: resp.Body, limit: limit}
 	if !isRejection(resp, p.bytes) {
 		if t.pool != nil && t.pool.FailsOver(resp.StatusCode) {
-			e := decoded(req, resp, p.bytes(), key.Credential.Key)
+			e := t.decoded(req, resp, p.bytes(), key.Credential.Key)
 			resp.Body = p.restored()
 			return &refusal{resp: resp, err: e, key: key}, true
 		}
@@ -176,7 +181,9 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key credential
 		resp.Body.Close()
 		resp.Body = http.NoBody // nothing to hold: the error carries what matters
 	}
-	return &refusal{resp: resp, err: rejection(req, resp, body, key.Credential.Key), key: key}, true
+	e := rejection(req, resp, body, key.Credential.Key)
+	t.scrub(e, key.Credential.Key)
+	return &refusal{resp: resp, err: e, key: key}, true
 }
 
 // replayBody returns a fresh copy of req's body for a replay, or why the
@@ -214,30 +221,46 @@ func (t *Transport) authorize(req *http.Request, m credentials.Member, body io.R
 		}
 		return r
 	}
+	r.Header = cloneHeaderWith(req.Header, t.header, t.headerValue(m))
+	return r
+}
+
+// headerValue returns the header value for m's key, built once per key
+// rather than once per request.
+func (t *Transport) headerValue(m credentials.Member) string { return t.authFor(m).value }
+
+// authFor returns the header value of m's key, and why the key cannot be
+// sent in the Transport's placement (see [Transport.usable]), computed once
+// per key and kept in one slot per pool member, so that round robin builds
+// none per request.
+func (t *Transport) authFor(m credentials.Member) *authValue {
 	slot := &t.auth
 	if t.auths != nil {
 		slot = &t.auths[m.Index]
 	}
-	r.Header = cloneHeaderWith(req.Header, t.header, t.headerValue(key, slot))
-	return r
-}
-
-// headerValue returns the header value for key, built once per key rather
-// than once per request, and kept in slot (one per pool member).
-func (t *Transport) headerValue(key string, slot *atomic.Pointer[authValue]) string {
+	key := m.Credential.Key
 	if a := slot.Load(); a != nil && a.key == key {
-		return a.value
+		return a
 	}
-	v := key
-	if t.scheme != "" {
-		v = t.scheme + " " + key
+	a := &authValue{key: key, value: key}
+	switch {
+	case t.basic != nil:
+		if a.err = t.basic.check(key); a.err == nil {
+			a.value = "Basic " + t.basic.encode(key)
+		}
+	case t.scheme != "":
+		a.value = t.scheme + " " + key
 	}
-	slot.Store(&authValue{key: key, value: v})
-	return v
+	slot.Store(a)
+	return a
 }
 
-// authValue is a key and the header value built from it.
-type authValue struct{ key, value string }
+// authValue is a key, the header value built from it, and why the key
+// cannot be sent, if it cannot.
+type authValue struct {
+	key, value string
+	err        error
+}
 
 // cloneHeaderWith copies h with name set to the single value, in one
 // allocation for all values.
