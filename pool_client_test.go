@@ -60,6 +60,7 @@ func TestClientWithPoolReportsMembers(t *testing.T) {
 	var got []string
 	note := func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() }
 	restored := make(chan credentials.PoolEvent, 8)
+	quarantined := make(chan struct{}, 8)
 	client, err := rekey.NewClient(srv.URL+"/v1",
 		rekey.WithCredentials(pool),
 		rekey.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
@@ -68,6 +69,7 @@ func TestClientWithPoolReportsMembers(t *testing.T) {
 			Failover:    func(ev transport.Event) { note(fmt.Sprintf("failover %d %s", ev.Member, ev.MemberKey)) },
 			MemberQuarantined: func(ev credentials.PoolEvent) {
 				note(fmt.Sprintf("quarantined %d %s", ev.Member, ev.Key))
+				quarantined <- struct{}{}
 			},
 			MemberRestored: func(ev credentials.PoolEvent) {
 				note(fmt.Sprintf("restored %d %s", ev.Member, ev.Key))
@@ -91,6 +93,11 @@ func TestClientWithPoolReportsMembers(t *testing.T) {
 	do()
 	srv.Revoke(primary)
 	do() // rejected with the primary, served by the standby
+	select { // its refresh, in the background, finds the same key
+	case <-quarantined:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the primary was not quarantined within 10s")
+	}
 	rotated := srv.IssueKey().Key
 	src.set(rotated)
 	var back credentials.PoolEvent

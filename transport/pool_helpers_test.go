@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,6 +179,13 @@ func (l *eventLog) onPool(ev credentials.PoolEvent) {
 	case l.signal <- ev:
 	default:
 	}
+}
+
+// all returns the Transport events recorded so far.
+func (l *eventLog) all() []transport.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events)
 }
 
 // count returns how many events of kind were recorded.

@@ -441,7 +441,7 @@ func TestPoolFailoverOnQuotaWithCooldown(t *testing.T) {
 		t.Errorf("the API applied %q, want the body once", got)
 	}
 	var cool transport.Event
-	for _, ev := range log.events {
+	for _, ev := range log.all() {
 		if ev.Kind == transport.EventMemberCooldown {
 			cool = ev
 		}
@@ -496,7 +496,7 @@ func TestPoolFailoverOnEveryMemberReturnsTheAnswer(t *testing.T) {
 	if n := log.count(transport.EventMemberCooldown); n != 2 {
 		t.Errorf("%d cooldown events, want 2", n)
 	}
-	for _, ev := range log.events {
+	for _, ev := range log.all() {
 		if ev.Kind == transport.EventMemberCooldown && ev.Cooldown != time.Minute {
 			t.Errorf("cooldown %v without Retry-After, want the Quarantine, 1m", ev.Cooldown)
 		}
