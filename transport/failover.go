@@ -54,13 +54,13 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 		}
 		n, refused := t.check(req, resp, next)
 		if !refused {
-			return resp, nil, nil
+			return passThrough(req, resp), nil, nil
 		}
 		t.follow(n, r)
 		r = n
 	}
 	if !r.err.InvalidKey {
-		return r.resp, nil, nil // as the API sent it, body intact: the caller (or Retry, for a 429) deals with it
+		return passThrough(req, r.resp), nil, nil // as the API sent it, body intact: the caller (or Retry, for a 429) deals with it
 	}
 	return nil, r, nil
 }

@@ -493,6 +493,9 @@ func TestPoolFailoverOnEveryMemberReturnsTheAnswer(t *testing.T) {
 	if got := readAll(t, resp); resp.StatusCode != 429 || got != `{"error": "insufficient_quota", "message": "You exceeded your current quota."}` {
 		t.Errorf("got %d %q, want the API's own 429", resp.StatusCode, got)
 	}
+	if a := resp.Request.Header.Get("Authorization"); a != "" {
+		t.Errorf("the 429's Request carries the key (%d bytes of Authorization)", len(a))
+	}
 	if n := log.count(transport.EventMemberCooldown); n != 2 {
 		t.Errorf("%d cooldown events, want 2", n)
 	}
@@ -682,6 +685,9 @@ func TestPoolWithBasicAuth(t *testing.T) {
 	resp, err := get(t, c, api.URL+"/v3/domains")
 	if err != nil || readAll(t, resp) != "ok" {
 		t.Fatalf("GET: %v; want it served by the second key", err)
+	}
+	if resp.Request.Header.Get("Authorization") != "" {
+		t.Error("the response after a failover names the request that carried the key")
 	}
 	mu.Lock()
 	if len(seen) != 2 || seen[0] != basic(keyA) || seen[1] != valid {

@@ -53,7 +53,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	first, refused := t.check(req, resp, key)
 	if !refused {
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
 	// Failover: with a pool, the next healthy member's key, at once.
 	resp, first, err = t.failover(req, first)
@@ -90,17 +90,33 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	second, refused := t.check(req, resp, fresh)
 	if !refused {
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
 	if !second.err.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the API's
 		t.setAside(req, second)
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
 	t.follow(second, first) // the server may quote any key we sent
 	second.err.Replayed = true
 	t.replayRejected(ctx, fresh) // the refresh did not help: no other for RejectedKeyCooldown
 	t.emit(EventReplayRejected, req, second.err, fresh)
 	return t.giveUp(req, second)
+}
+
+// passThrough returns resp, which answered the copy of req that carried the
+// key, with a Request that does not carry it: callers and SDKs keep
+// responses (and so their Request) in error values and logs. Below 400 that
+// is req itself; for an error status, a copy of req that also records the
+// sent request, so that rekey's own error decoding can still scrub a key
+// the server echoed (see apierr.WithSent).
+func passThrough(req *http.Request, resp *http.Response) *http.Response {
+	switch {
+	case resp.StatusCode < 400 || resp.Request == nil:
+		resp.Request = req
+	case resp.Request != req:
+		resp.Request = apierr.WithSent(req, resp.Request)
+	}
+	return resp
 }
 
 // refusal is an invalid-key rejection (or, with a pool, a
