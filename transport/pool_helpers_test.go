@@ -40,6 +40,24 @@ type keyAPI struct {
 	rejected map[string]int
 	refused  map[string]int // quota answers
 	bodies   []string
+
+	// hold, if set, holds the rejections of its key until n of them wait
+	// (or 10 s pass), so that they are answered at once.
+	hold *rejectionBarrier
+}
+
+// rejectionBarrier holds a key's rejections until n of them wait.
+type rejectionBarrier struct {
+	key     string
+	n, seen int
+	release chan struct{}
+}
+
+// holdRejections makes the next n rejections of key wait for each other.
+func (a *keyAPI) holdRejections(key string, n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.hold = &rejectionBarrier{key: key, n: n, release: make(chan struct{})}
 }
 
 func newKeyAPI(t testing.TB, valid ...string) *keyAPI {
@@ -62,6 +80,18 @@ func (a *keyAPI) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if !a.valid[key] {
 		a.rejected[key]++
+		if h := a.hold; h != nil && h.key == key && h.seen < h.n {
+			if h.seen++; h.seen == h.n {
+				close(h.release)
+			}
+			a.mu.Unlock()
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			a.mu.Lock()
+		}
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, seedBody)
 		return

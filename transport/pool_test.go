@@ -293,12 +293,14 @@ func memberRefresh(api *keyAPI, prefix string, calls *atomic.Int64) credentials.
 	}
 }
 
-// 1,000 requests at once, every member's key revoked: each member is
-// refreshed once, and with members that can mint a new key no request
-// fails.
+// 1,000 requests at once, every member's key revoked: the API holds the
+// first member's 1,000 rejections until all have arrived and answers them
+// together. Each member is refreshed once, and with members that can mint
+// a new key no request fails.
 func TestPoolConcurrentRejectionsRefreshEachMemberOnce(t *testing.T) {
 	const requests = 1000
 	api := newKeyAPI(t) // no key valid: all three revoked
+	api.holdRejections(keyA, requests)
 	var calls [3]atomic.Int64
 	var members []credentials.Provider
 	for i, k := range []string{keyA, keyB, keyC} {
@@ -307,7 +309,7 @@ func TestPoolConcurrentRejectionsRefreshEachMemberOnce(t *testing.T) {
 	log := newEventLog()
 	pool := credentials.NewPool(members...)
 	c, tr := newPoolClient(t, pool, log)
-	base := &http.Transport{MaxConnsPerHost: 64}
+	base := &http.Transport{MaxIdleConnsPerHost: requests} // 1,000 connections at once, on loopback
 	t.Cleanup(base.CloseIdleConnections)
 	tr.Base = base
 
@@ -342,6 +344,9 @@ func TestPoolConcurrentRejectionsRefreshEachMemberOnce(t *testing.T) {
 	_, rc, _ := api.counts(keyC)
 	if got := len(api.received()); got != requests {
 		t.Errorf("the API accepted %d bodies, want %d", got, requests)
+	}
+	if ra != requests {
+		t.Errorf("the first key was rejected %d times, want %d, all at once", ra, requests)
 	}
 	t.Logf("%d requests: rejections %d/%d/%d of the three revoked keys, 1 refresh per member, 0 failed", requests, ra, rb, rc)
 }
