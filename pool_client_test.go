@@ -92,7 +92,7 @@ func TestClientWithPoolReportsMembers(t *testing.T) {
 	}
 	do()
 	srv.Revoke(primary)
-	do() // rejected with the primary, served by the standby
+	do()     // rejected with the primary, served by the standby
 	select { // its refresh, in the background, finds the same key
 	case <-quarantined:
 	case <-time.After(10 * time.Second):
