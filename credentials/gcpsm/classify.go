@@ -93,7 +93,7 @@ func (p *Provider) explain(e *Error, op, ver, message string, cause error) {
 				"the one permission a read needs; Secret Manager also answers PERMISSION_DENIED for a secret that does not exist, so check the name too"
 		}
 	case codes.Unauthenticated:
-		e.Kind = ErrPermissionDenied
+		e.Kind = ErrUnauthenticated
 		e.hint = "Secret Manager refused the client's credentials: check those the *secretmanager.Client was built with " +
 			"(Application Default Credentials: the workload's service account, gcloud auth application-default login, GOOGLE_APPLICATION_CREDENTIALS)"
 	case codes.FailedPrecondition:

@@ -38,8 +38,8 @@
 // UNAVAILABLE and RESOURCE_EXHAUSTED); the Provider marks its errors
 // [credentials.Permanent] so that the Cache does not retry on top. Each error
 // is an [*Error] that says what to do and matches one of [ErrNotFound],
-// [ErrPermissionDenied], [ErrVersionDisabled], [ErrVersionDestroyed],
-// [ErrQuotaExceeded], [ErrNoKey], [credentials.ErrMalformedKey] or
-// [credentials.ErrSameKey]. No error, log record or formatted value contains
-// the key or another value of the secret.
+// [ErrPermissionDenied], [ErrUnauthenticated], [ErrVersionDisabled],
+// [ErrVersionDestroyed], [ErrQuotaExceeded], [ErrNoKey],
+// [credentials.ErrMalformedKey] or [credentials.ErrSameKey]. No error, log
+// record or formatted value contains the key or another value of the secret.
 package gcpsm

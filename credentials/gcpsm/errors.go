@@ -20,12 +20,15 @@ var (
 	// credentials.ErrNoCredentials.
 	ErrNotFound = errors.New("gcpsm: secret or version not found")
 	// ErrPermissionDenied: the caller may not make the call
-	// (PERMISSION_DENIED: a missing IAM role, or the Secret Manager API not
-	// enabled in the project), or its credentials were refused
-	// (UNAUTHENTICATED). Reading needs roles/secretmanager.secretAccessor
+	// (PERMISSION_DENIED): a missing IAM role, or the Secret Manager API not
+	// enabled in the project. Reading needs roles/secretmanager.secretAccessor
 	// (secretmanager.versions.access); polling needs
 	// secretmanager.versions.get (roles/secretmanager.viewer).
 	ErrPermissionDenied = errors.New("gcpsm: permission denied")
+	// ErrUnauthenticated: Secret Manager refused the client's credentials
+	// (UNAUTHENTICATED): an expired or revoked token, a deleted service
+	// account key.
+	ErrUnauthenticated = errors.New("gcpsm: credentials refused")
 	// ErrVersionDisabled: the version read is DISABLED (FAILED_PRECONDITION).
 	// It also matches credentials.ErrNoCredentials.
 	ErrVersionDisabled = errors.New("gcpsm: secret version disabled")

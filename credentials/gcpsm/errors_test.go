@@ -56,7 +56,7 @@ func TestRetrieveErrors(t *testing.T) {
 			is: []error{gcpsm.ErrPermissionDenied}, code: codes.PermissionDenied, calls: 1,
 			want: []string{"Secret Manager API has not been used in project 123456789012", "gcloud services enable secretmanager.googleapis.com --project=123456789012"}},
 		{name: "credentials refused", setup: func(f *fakeSM) { f.put(secretID, key); f.unauthed = true },
-			is: []error{gcpsm.ErrPermissionDenied}, code: codes.Unauthenticated, calls: 1,
+			is: []error{gcpsm.ErrUnauthenticated}, code: codes.Unauthenticated, calls: 1,
 			want: []string{"UNAUTHENTICATED: Request had invalid authentication credentials", "Application Default Credentials"}},
 		{name: "latest is disabled", setup: func(f *fakeSM) {
 			f.put(secretID, key)
