@@ -39,6 +39,9 @@ func (p *Provider) classify(ctx context.Context, op, ver string, err error, seen
 			e.Err = errors.Join(cause, ctxErr)
 		}
 	}
+	if c := ctx.Err(); c != nil && !errors.Is(e.Err, c) {
+		e.Err = errors.Join(e.Err, c) // gRPC's DEADLINE_EXCEEDED is not context.DeadlineExceeded
+	}
 	st, ok := status.FromError(cause)
 	if !ok { // a context's error, or one from outside gRPC
 		st = status.FromContextError(cause)
@@ -49,12 +52,10 @@ func (p *Provider) classify(ctx context.Context, op, ver string, err error, seen
 	}
 	e.msg = canonical(e.Code) + ": " + serviceMessage(st.Message())
 	switch {
-	case stopped != "" && e.Attempts > 0:
-		e.msg += fmt.Sprintf(" (retried by the client; gave up after %d calls: %s)", e.Attempts, stopped)
-	case stopped != "":
-		e.msg += " (" + stopped + ")"
+	case cause != err: // the service's answer, retried until the deadline
+		e.msg += " (retried by the client; gave up after " + calls(e.Attempts) + ": " + stopped + ")"
 	case e.Attempts > 1:
-		e.msg += fmt.Sprintf(" (after %d calls)", e.Attempts)
+		e.msg += " (after " + calls(e.Attempts) + ")"
 	}
 	p.explain(e, op, ver, st.Message(), cause)
 	return e
@@ -138,6 +139,13 @@ func (p *Provider) explain(e *Error, op, ver, message string, cause error) {
 	}
 }
 
+func calls(n int) string {
+	if n == 1 {
+		return "1 call"
+	}
+	return fmt.Sprintf("%d calls", n)
+}
+
 // readQuota reports whether a RESOURCE_EXHAUSTED is about the "Read
 // requests" quota (metadata calls) rather than the "Access requests" one,
 // by the ErrorInfo's quota_metric, the message, or else the call.
@@ -192,7 +200,7 @@ func serviceMessage(m string) string {
 			return ' '
 		}
 		return r
-	}, strings.TrimSpace(m))
+	}, strings.TrimSuffix(strings.TrimSpace(m), ".")) // the hint follows after a colon
 	if len(m) > 300 {
 		m = m[:300] + "…"
 	}

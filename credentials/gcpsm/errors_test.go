@@ -39,7 +39,7 @@ func TestRetrieveErrors(t *testing.T) {
 	}{
 		{name: "secret not found", setup: func(f *fakeSM) { f.put("other", key) },
 			is: []error{gcpsm.ErrNotFound, credentials.ErrNoCredentials}, code: codes.NotFound, calls: 1,
-			want: []string{"gcpsm: secret projects/my-project/secrets/billing-api-key version latest: AccessSecretVersion: NOT_FOUND: Secret [projects/123456789012/secrets/billing-api-key] not found or has no versions.",
+			want: []string{"gcpsm: secret projects/my-project/secrets/billing-api-key version latest: AccessSecretVersion: NOT_FOUND: Secret [projects/123456789012/secrets/billing-api-key] not found or has no versions:",
 				"gcloud secrets describe billing-api-key --project=my-project", "gcloud secrets versions add billing-api-key --project=my-project --data-file=-"}},
 		{name: "pinned version not found", setup: func(f *fakeSM) { f.put(secretID, key) }, opts: []gcpsm.Option{gcpsm.WithVersion("9")},
 			is: []error{gcpsm.ErrNotFound}, code: codes.NotFound, calls: 1,
@@ -49,7 +49,7 @@ func TestRetrieveErrors(t *testing.T) {
 			want: []string{`the secret has no alias "prod"`, "--update-version-aliases=prod=<version>"}},
 		{name: "permission denied", setup: func(f *fakeSM) { f.put(secretID, key); f.deny("secretmanager.versions.access") },
 			is: []error{gcpsm.ErrPermissionDenied}, code: codes.PermissionDenied, calls: 1,
-			want: []string{"PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource 'projects/my-project/secrets/billing-api-key/versions/latest' (or it may not exist).",
+			want: []string{"PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource 'projects/my-project/secrets/billing-api-key/versions/latest' (or it may not exist): grant",
 				"grant the caller roles/secretmanager.secretAccessor on the secret", "gcloud secrets add-iam-policy-binding billing-api-key --project=my-project",
 				"secretmanager.versions.access", "check the name too"}},
 		{name: "API not enabled", setup: func(f *fakeSM) { f.put(secretID, key); f.disabled = true },
@@ -64,7 +64,7 @@ func TestRetrieveErrors(t *testing.T) {
 			f.setState(secretID, 2, secretmanagerpb.SecretVersion_DISABLED)
 		},
 			is: []error{gcpsm.ErrVersionDisabled, credentials.ErrNoCredentials}, code: codes.FailedPrecondition, calls: 1,
-			want: []string{"FAILED_PRECONDITION: Secret Version [projects/123456789012/secrets/billing-api-key/versions/2] is in DISABLED state.",
+			want: []string{"FAILED_PRECONDITION: Secret Version [projects/123456789012/secrets/billing-api-key/versions/2] is in DISABLED state: \"latest\"",
 				`"latest" is the most recently created version, whatever its state`, "gcloud secrets versions enable 2 --secret=billing-api-key --project=my-project",
 				"pin it with gcpsm.WithVersion"}},
 		{name: "latest is destroyed", setup: func(f *fakeSM) {
@@ -73,7 +73,7 @@ func TestRetrieveErrors(t *testing.T) {
 			f.setState(secretID, 2, secretmanagerpb.SecretVersion_DESTROYED)
 		},
 			is: []error{gcpsm.ErrVersionDestroyed, credentials.ErrNoCredentials}, code: codes.FailedPrecondition, calls: 1,
-			want: []string{"versions/2] is in DESTROYED state.", `"latest" names it until a newer version exists`, "gcloud secrets versions add billing-api-key"}},
+			want: []string{"versions/2] is in DESTROYED state: its data is gone", `"latest" names it until a newer version exists`, "gcloud secrets versions add billing-api-key"}},
 		{name: "alias on a disabled version", setup: func(f *fakeSM) {
 			f.put(secretID, key)
 			f.setAlias(secretID, "prod", 1)
@@ -227,6 +227,26 @@ func TestQuotaUntilTheDeadline(t *testing.T) {
 		t.Errorf("the context's error is not reachable with errors.Is: %v", err)
 	}
 	assertNoSecret(t, []string{key}, err)
+}
+
+// A caller's deadline that cuts the one call short: the error says so, and
+// matches context.DeadlineExceeded.
+func TestDeadlineDuringACall(t *testing.T) {
+	f := newFakeSM(t)
+	f.put(secretID, newKey())
+	f.holdAccess() // the answer never comes before the deadline
+	p, _ := newProvider(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := p.Retrieve(ctx)
+	var e *gcpsm.Error
+	if !errors.As(err, &e) || e.Code != codes.DeadlineExceeded || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Retrieve = %v; want a *gcpsm.Error with code DeadlineExceeded matching context.DeadlineExceeded", err)
+	}
+	if !strings.Contains(err.Error(), "AccessSecretVersion: DEADLINE_EXCEEDED: ") || !strings.Contains(err.Error(), "did not answer in time") ||
+		strings.Contains(err.Error(), "retried by the client") {
+		t.Errorf("error does not say the one call ran out of time:\n%s", err)
+	}
 }
 
 // The client's own error stays reachable with errors.As, with the service's
