@@ -83,6 +83,10 @@ func (p *Provider) explain(e *Error, op, ver, message string, cause error) {
 		case e.Reason == "SERVICE_DISABLED":
 			e.hint = "enable the Secret Manager API in the project (gcloud services enable secretmanager.googleapis.com --project=" +
 				consumer(cause, projectOf(p.secret)) + "), then wait a few minutes"
+		case op == "ListSecretVersions":
+			e.hint = "the newest version is not enabled, and looking for the newest enabled one lists the versions, which needs the permission " +
+				"secretmanager.versions.list: grant the caller roles/secretmanager.viewer on the secret (gcloud secrets add-iam-policy-binding " + id + flags +
+				" --member=<principal> --role=roles/secretmanager.viewer), or enable the newest version"
 		case op == "GetSecretVersion":
 			e.hint = "polling reads the version's metadata (GetSecretVersion), which needs the permission secretmanager.versions.get: " +
 				"grant the caller roles/secretmanager.viewer on the secret (gcloud secrets add-iam-policy-binding " + id + flags +
@@ -103,6 +107,7 @@ func (p *Provider) explain(e *Error, op, ver, message string, cause error) {
 			return
 		}
 		n, state := m[1], m[2]
+		e.resolved, e.state = n, state
 		enable := "gcloud secrets versions enable " + n + " --secret=" + id + flags
 		add := "gcloud secrets versions add " + id + flags + " --data-file=-"
 		if state == "DESTROYED" {
@@ -112,11 +117,9 @@ func (p *Provider) explain(e *Error, op, ver, message string, cause error) {
 		}
 		switch {
 		case kindOf(ver) == kindLatest && state == "DISABLED":
-			e.hint = `"latest" is the most recently created version, whatever its state: enable version ` + n + " (" + enable + ") or add a new version (" + add + ")" +
-				"; to use an older enabled version meanwhile, pin it with gcpsm.WithVersion"
+			e.hint = "version " + n + `, the newest ("latest" names it whatever its state), is disabled: enable it (` + enable + ") or add a new version (" + add + ")"
 		case kindOf(ver) == kindLatest:
-			e.hint = `its data is gone, and "latest" names it until a newer version exists: add a new version (` + add + ")" +
-				"; to use an older enabled version meanwhile, pin it with gcpsm.WithVersion"
+			e.hint = "version " + n + `, the newest, is destroyed, and "latest" names it until a newer version exists: add a new version (` + add + ")"
 		case state == "DISABLED":
 			e.hint = "enable it (" + enable + ") or point the Provider at an enabled version"
 		default:

@@ -13,8 +13,9 @@
 //	if err != nil { ... }
 //	client, err := rekey.NewClient("https://api.example.com", rekey.WithCredentials(p))
 //
-// The [Provider] reads version "latest" (the most recently created version),
-// or the version or alias [WithVersion] names, through the gRPC client of
+// The [Provider] reads version "latest" (the most recently created version;
+// when that one is disabled or destroyed, the newest enabled version, found
+// with one ListSecretVersions), or the version or alias [WithVersion] names, through the gRPC client of
 // cloud.google.com/go/secretmanager/apiv1. The credentials.Cache in front of
 // it (every rekey Client and Transport has one) decides when:
 //
@@ -31,8 +32,9 @@
 //   - ahead of a known expiry ([WithExpiryField]).
 //
 // Never per request. The caller needs roles/secretmanager.secretAccessor on
-// the secret (secretmanager.versions.access) and, for polling,
-// secretmanager.versions.get (in roles/secretmanager.viewer).
+// the secret (secretmanager.versions.access) and, for polling and for finding
+// the newest enabled version, secretmanager.versions.get and
+// secretmanager.versions.list (both in roles/secretmanager.viewer).
 //
 // The client retries what its retry policy retries (AccessSecretVersion on
 // UNAVAILABLE and RESOURCE_EXHAUSTED); the Provider marks its errors

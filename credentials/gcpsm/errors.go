@@ -29,11 +29,14 @@ var (
 	// (UNAUTHENTICATED): an expired or revoked token, a deleted service
 	// account key.
 	ErrUnauthenticated = errors.New("gcpsm: credentials refused")
-	// ErrVersionDisabled: the version read is DISABLED (FAILED_PRECONDITION).
-	// It also matches credentials.ErrNoCredentials.
+	// ErrVersionDisabled: the version read is DISABLED (FAILED_PRECONDITION):
+	// the pinned version, the alias's, or, for "latest", the newest version
+	// when no version is enabled. It also matches
+	// credentials.ErrNoCredentials.
 	ErrVersionDisabled = errors.New("gcpsm: secret version disabled")
 	// ErrVersionDestroyed: the version read is DESTROYED: its data is gone
-	// (FAILED_PRECONDITION). It also matches credentials.ErrNoCredentials.
+	// (FAILED_PRECONDITION); as ErrVersionDisabled for which version. It
+	// also matches credentials.ErrNoCredentials.
 	ErrVersionDestroyed = errors.New("gcpsm: secret version destroyed")
 	// ErrQuotaExceeded: the project's Secret Manager quota ran out
 	// (RESOURCE_EXHAUSTED), and stayed out through the client's retries.
@@ -63,6 +66,8 @@ type Error struct {
 	Err      error      // the underlying error, if any
 	msg      string     // what happened, when Kind and Err do not say it
 	hint     string     // what to do
+	resolved string     // for a version not enabled: its number
+	state    string     // and its state, "DISABLED" or "DESTROYED"
 }
 
 // Error renders the failure on one line: which secret and version, the call,

@@ -58,22 +58,40 @@ func TestRetrieveErrors(t *testing.T) {
 		{name: "credentials refused", setup: func(f *fakeSM) { f.put(secretID, key); f.unauthed = true },
 			is: []error{gcpsm.ErrUnauthenticated}, code: codes.Unauthenticated, calls: 1,
 			want: []string{"UNAUTHENTICATED: Request had invalid authentication credentials", "Application Default Credentials"}},
-		{name: "latest is disabled", setup: func(f *fakeSM) {
+		{name: "latest is disabled, and no version is enabled", setup: func(f *fakeSM) {
 			f.put(secretID, key)
 			f.put(secretID, newKey())
+			f.setState(secretID, 1, secretmanagerpb.SecretVersion_DISABLED)
 			f.setState(secretID, 2, secretmanagerpb.SecretVersion_DISABLED)
 		},
 			is: []error{gcpsm.ErrVersionDisabled, credentials.ErrNoCredentials}, code: codes.FailedPrecondition, calls: 1,
-			want: []string{"FAILED_PRECONDITION: Secret Version [projects/123456789012/secrets/billing-api-key/versions/2] is in DISABLED state: \"latest\"",
-				`"latest" is the most recently created version, whatever its state`, "gcloud secrets versions enable 2 --secret=billing-api-key --project=my-project",
-				"pin it with gcpsm.WithVersion"}},
-		{name: "latest is destroyed", setup: func(f *fakeSM) {
+			want: []string{"FAILED_PRECONDITION: Secret Version [projects/123456789012/secrets/billing-api-key/versions/2] is in DISABLED state: version 2",
+				`the newest ("latest" names it whatever its state), is disabled`, "gcloud secrets versions enable 2 --secret=billing-api-key --project=my-project",
+				"gcloud secrets versions add billing-api-key", "; no version of the secret is enabled"}},
+		{name: "latest is disabled, and listing the enabled versions is denied", setup: func(f *fakeSM) {
 			f.put(secretID, key)
 			f.put(secretID, newKey())
+			f.setState(secretID, 2, secretmanagerpb.SecretVersion_DISABLED)
+			f.deny("secretmanager.versions.list")
+		},
+			is: []error{gcpsm.ErrVersionDisabled}, code: codes.FailedPrecondition, calls: 1,
+			want: []string{"looking for an older enabled version failed too: gcpsm: secret projects/my-project/secrets/billing-api-key version latest: ListSecretVersions: PERMISSION_DENIED",
+				"secretmanager.versions.list", "roles/secretmanager.viewer"}},
+		{name: "latest is destroyed, and no version is enabled", setup: func(f *fakeSM) {
+			f.put(secretID, key)
+			f.put(secretID, newKey())
+			f.setState(secretID, 1, secretmanagerpb.SecretVersion_DESTROYED)
 			f.setState(secretID, 2, secretmanagerpb.SecretVersion_DESTROYED)
 		},
 			is: []error{gcpsm.ErrVersionDestroyed, credentials.ErrNoCredentials}, code: codes.FailedPrecondition, calls: 1,
-			want: []string{"versions/2] is in DESTROYED state: its data is gone", `"latest" names it until a newer version exists`, "gcloud secrets versions add billing-api-key"}},
+			want: []string{"versions/2] is in DESTROYED state: version 2, the newest, is destroyed", `"latest" names it until a newer version exists`, "gcloud secrets versions add billing-api-key"}},
+		{name: "a pinned version is destroyed", setup: func(f *fakeSM) {
+			f.put(secretID, key)
+			f.put(secretID, newKey())
+			f.setState(secretID, 1, secretmanagerpb.SecretVersion_DESTROYED)
+		}, opts: []gcpsm.Option{gcpsm.WithVersion("1")},
+			is: []error{gcpsm.ErrVersionDestroyed}, code: codes.FailedPrecondition, calls: 1,
+			want: []string{"version 1: AccessSecretVersion: FAILED_PRECONDITION", "its data is gone: add a new version"}},
 		{name: "alias on a disabled version", setup: func(f *fakeSM) {
 			f.put(secretID, key)
 			f.setAlias(secretID, "prod", 1)

@@ -334,3 +334,46 @@ func (f *fakeSM) UpdateSecret(_ context.Context, req *secretmanagerpb.UpdateSecr
 	s.aliases = maps.Clone(req.GetSecret().GetVersionAliases())
 	return &secretmanagerpb.Secret{Name: "projects/" + projectNumber + "/secrets/" + parts[3], VersionAliases: maps.Clone(s.aliases)}, nil
 }
+
+// ListSecretVersions lists a secret's versions, newest first, 25 to a page
+// unless page_size says otherwise; the filter "state:ENABLED" (and the other
+// states) is understood, as the List-operation filtering document describes.
+func (f *fakeSM) ListSecretVersions(_ context.Context, req *secretmanagerpb.ListSecretVersionsRequest) (*secretmanagerpb.ListSecretVersionsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin("ListSecretVersions", "secretmanager.versions.list", req.GetParent()); err != nil {
+		return nil, err
+	}
+	parts := strings.Split(req.GetParent(), "/")
+	s := f.secrets[parts[len(parts)-1]]
+	if len(parts) != 4 || s == nil {
+		return nil, status.Errorf(codes.NotFound, "Secret [%s] not found.", req.GetParent())
+	}
+	var want secretmanagerpb.SecretVersion_State
+	if flt := req.GetFilter(); flt != "" {
+		st, ok := strings.CutPrefix(flt, "state:")
+		if !ok || secretmanagerpb.SecretVersion_State_value[strings.ToUpper(st)] == 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "Invalid filter: %s", flt)
+		}
+		want = secretmanagerpb.SecretVersion_State(secretmanagerpb.SecretVersion_State_value[strings.ToUpper(st)])
+	}
+	var all []*secretmanagerpb.SecretVersion
+	for i := len(s.versions) - 1; i >= 0; i-- {
+		v := s.versions[i]
+		if want == 0 || v.state == want {
+			all = append(all, &secretmanagerpb.SecretVersion{State: v.state, CreateTime: v.created, DestroyTime: v.destroyed,
+				Name: fmt.Sprintf("projects/%s/secrets/%s/versions/%d", projectNumber, parts[3], i+1)})
+		}
+	}
+	size := int(req.GetPageSize())
+	if size <= 0 {
+		size = 25
+	}
+	start, _ := strconv.Atoi(req.GetPageToken())
+	end := min(start+size, len(all))
+	resp := &secretmanagerpb.ListSecretVersionsResponse{Versions: all[start:end], TotalSize: int32(len(all))}
+	if end < len(all) {
+		resp.NextPageToken = strconv.Itoa(end)
+	}
+	return resp, nil
+}

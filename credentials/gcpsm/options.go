@@ -16,7 +16,9 @@ import (
 const DefaultPollInterval = 5 * time.Minute
 
 // VersionLatest names the most recently created version of a secret. It is
-// the version a [Provider] reads unless [WithVersion] says otherwise.
+// the version a [Provider] reads unless [WithVersion] says otherwise; when
+// that version is disabled or destroyed, the Provider reads the newest
+// enabled version instead.
 const VersionLatest = "latest"
 
 // Option configures a [Provider]; pass options to [New].
@@ -33,7 +35,8 @@ type config struct {
 }
 
 // WithVersion reads one version of the secret instead of "latest" (the most
-// recently created one, [VersionLatest]): a version number such as "3", or a
+// recently created one, [VersionLatest], or the newest enabled one when that
+// one is not): a version number such as "3", or a
 // version alias such as "prod" (set with gcloud secrets update SECRET
 // --update-version-aliases=prod=3). A Provider on an alias follows the alias
 // when it is moved; one on a version number reads that version only (its data
@@ -114,9 +117,9 @@ func WithRetryMaxAttempts(n int) Option {
 }
 
 // WithLogger sets where the Provider logs what an operator wants to know and
-// no error carries: a poll that found the newest version disabled or
-// destroyed, and kept the key in use. nil means slog.Default(). Log records
-// never contain a key.
+// no error carries: that the newest version is disabled or destroyed, and
+// which older, enabled version it reads instead of "latest". nil means
+// slog.Default(). Log records never contain a key.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger = l

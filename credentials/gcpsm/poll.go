@@ -2,7 +2,6 @@ package gcpsm
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
@@ -15,29 +14,30 @@ import (
 // the Provider is pinned to a version number, or polling is off.
 func (p *Provider) PollInterval() time.Duration { return p.cfg.poll }
 
-// Poll reports whether the version the Provider reads ("latest", or the
-// alias) now holds a key other than current. It costs one GetSecretVersion
-// call on that version, which returns the metadata of the version it resolves
-// to (its number and state) and no payload; only when the number moved to an
-// enabled version does it read that version's payload (AccessSecretVersion).
-// "Unchanged" is not an error. It implements credentials.Poller.
+// Poll reports whether the version the Provider follows now holds a key
+// other than current. It costs one GetSecretVersion call on that version
+// ("latest", or the alias), which returns the metadata of the version it
+// resolves to (its number and state) and no payload; only when the number
+// moved to an enabled version does it read that version's payload
+// (AccessSecretVersion). "Unchanged" is not an error. It implements
+// credentials.Poller.
 //
 // GetSecretVersion rather than ListSecretVersions: both are one "read
 // request" of the project's quota, free of charge, but GetSecretVersion
-// resolves "latest" and aliases exactly as AccessSecretVersion does, so Poll
-// and Refresh agree on which version is current, and it answers with one
-// small message, where a list depends on an order the API does not promise.
+// resolves "latest" and aliases exactly as AccessSecretVersion does, answers
+// with one small message, and depends on no list order, which the API does
+// not promise.
 //
-// A newest version that is DISABLED or DESTROYED (a bad rotation switched
-// off) leaves the key in use as it is: Poll logs it once (see [WithLogger])
-// and reports no change; a refresh after a rejection then fails with
-// [ErrVersionDisabled] or [ErrVersionDestroyed], which say what to do. If
-// current is not the last key this Provider read, Poll reads the version
-// directly.
+// When "latest" names a version that is not enabled (a bad rotation switched
+// off, or the version in use disabled to roll it back), Poll also lists the
+// enabled versions (one ListSecretVersions) and moves to the newest enabled
+// one, as [Provider.Retrieve] does: a rollback is picked up like a rotation.
+// An alias that names a version not enabled keeps the key in use. If current
+// is not the last key this Provider read, Poll reads the version directly.
 func (p *Provider) Poll(ctx context.Context, current credentials.Credential) (credentials.Credential, bool, error) {
 	last := p.last.Load()
 	if last == nil || last.cred.Key != current.Key {
-		v, err := p.access(ctx, p.version)
+		v, err := p.read(ctx)
 		if err != nil {
 			return current, false, err
 		}
@@ -50,34 +50,29 @@ func (p *Provider) Poll(ctx context.Context, current credentials.Credential) (cr
 	if err != nil {
 		return current, false, credentials.Permanent(p.classify(ctx, "GetSecretVersion", p.version, err, seen))
 	}
-	id := versionID(sv.GetName())
-	if id == last.id {
+	id, enabled, skip := versionID(sv.GetName()), sv.GetState() == secretmanagerpb.SecretVersion_ENABLED, ""
+	switch {
+	case enabled && id == last.id, !enabled && kindOf(p.version) != kindLatest:
 		return current, false, nil
+	case !enabled:
+		newest := id
+		skip = skipped(id, sv.GetState().String())
+		if id, err = p.newestEnabled(ctx); err != nil {
+			return current, false, credentials.Permanent(err)
+		}
+		if id == "" {
+			return current, false, nil // nothing enabled to move to: the key in use stays
+		}
+		p.warnOnce(ctx, newest, sv.GetState().String(), id)
+		if id == last.id {
+			return current, false, nil
+		}
 	}
-	if state := sv.GetState(); state != secretmanagerpb.SecretVersion_ENABLED {
-		p.warnOnce(ctx, id, state)
-		return current, false, nil
-	}
-	v, err := p.access(ctx, id) // that version, not the name again: what was seen is what is read
+	v, err := p.access(ctx, id, skip) // that version, not the name again: what was seen is what is read
 	if err != nil {
 		return current, false, err
 	}
 	return changed(current, v)
-}
-
-// warnOnce logs, once per version, that the version the Provider follows
-// resolved to one that is not enabled.
-func (p *Provider) warnOnce(ctx context.Context, id string, state secretmanagerpb.SecretVersion_State) {
-	p.mu.Lock()
-	seen := p.warned == id
-	p.warned = id
-	p.mu.Unlock()
-	if seen {
-		return
-	}
-	p.log.WarnContext(ctx, "gcpsm: the version the Provider follows is not enabled; keeping the key in use",
-		slog.String("secret", p.secret), slog.String("version", p.version),
-		slog.String("resolved_version", id), slog.String("state", state.String()))
 }
 
 func changed(current credentials.Credential, v *version) (credentials.Credential, bool, error) {

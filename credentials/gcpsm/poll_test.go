@@ -105,7 +105,7 @@ func TestPoll(t *testing.T) {
 			t.Fatalf("Poll after the alias moved = %v, %v, %v; want the key of version 2", cred, changed, err)
 		}
 	})
-	t.Run("the newest version is disabled: the key in use stays, logged once", func(t *testing.T) {
+	t.Run("the newest version is disabled: the key in use, the newest enabled, stays; logged once", func(t *testing.T) {
 		f, p, logs, cur := pollSetup(t, "")
 		f.put(secretID, newKey())
 		f.setState(secretID, 2, secretmanagerpb.SecretVersion_DISABLED)
@@ -114,11 +114,52 @@ func TestPoll(t *testing.T) {
 				t.Fatalf("Poll = %v, %v, %v; want the key in use, unchanged, no error", cred, changed, err)
 			}
 		}
-		if f.count("AccessSecretVersion") != 0 {
-			t.Errorf("AccessSecretVersion %d; want 0: a disabled version is not read", f.count("AccessSecretVersion"))
+		if g, l, a := f.count("GetSecretVersion"), f.count("ListSecretVersions"), f.count("AccessSecretVersion"); g != 3 || l != 3 || a != 0 {
+			t.Errorf("GetSecretVersion %d, ListSecretVersions %d, AccessSecretVersion %d; want 3, 3, 0: a disabled version is not read", g, l, a)
 		}
-		if n := strings.Count(logs.String(), `"resolved_version":"2","state":"DISABLED"`); n != 1 {
+		if n := strings.Count(logs.String(), `"newest_version":"2","state":"DISABLED","using_version":"1"`); n != 1 {
 			t.Errorf("the disabled version was logged %d times; want once:\n%s", n, logs)
+		}
+	})
+	t.Run("the version in use is disabled: a rollback to the previous enabled version, then forward again", func(t *testing.T) {
+		f := newFakeSM(t)
+		k1, k2, k3 := newKey(), newKey(), newKey()
+		f.put(secretID, k1)
+		f.put(secretID, k2)
+		p, logs := newProvider(t, f)
+		cur, err := p.Retrieve(ctx)
+		if err != nil || cur.Key != k2 {
+			t.Fatalf("Retrieve = %v, %v; want version 2", cur, err)
+		}
+		if _, err := f.client(t).DisableSecretVersion(ctx, &secretmanagerpb.DisableSecretVersionRequest{Name: secretName + "/versions/2"}); err != nil {
+			t.Fatal(err)
+		}
+		f.resetCounts()
+		cred, changed, err := p.Poll(ctx, cur)
+		if err != nil || !changed || cred.Key != k1 {
+			t.Fatalf("Poll after disabling version 2 = %v, %v, %v; want version 1's key", cred, changed, err)
+		}
+		if g, l, a := f.count("GetSecretVersion"), f.count("ListSecretVersions"), f.count("AccessSecretVersion"); g != 1 || l != 1 || a != 1 {
+			t.Errorf("GetSecretVersion %d, ListSecretVersions %d, AccessSecretVersion %d; want 1, 1, 1", g, l, a)
+		}
+		f.put(secretID, k3)
+		cred, changed, err = p.Poll(ctx, cred)
+		if err != nil || !changed || cred.Key != k3 {
+			t.Fatalf("Poll after adding version 3 = %v, %v, %v; want version 3's key", cred, changed, err)
+		}
+		if l := f.count("ListSecretVersions"); l != 1 {
+			t.Errorf("ListSecretVersions %d; want no more once the newest version is enabled", l)
+		}
+		assertNoSecret(t, []string{k1, k2, k3}, logs.String())
+	})
+	t.Run("an alias on a disabled version keeps the key in use", func(t *testing.T) {
+		f, p, _, cur := pollSetup(t, "prod")
+		f.setState(secretID, 1, secretmanagerpb.SecretVersion_DISABLED)
+		if cred, changed, err := p.Poll(ctx, cur); err != nil || changed || cred.Key != cur.Key {
+			t.Fatalf("Poll = %v, %v, %v; want the key in use, unchanged", cred, changed, err)
+		}
+		if l, a := f.count("ListSecretVersions"), f.count("AccessSecretVersion"); l != 0 || a != 0 {
+			t.Errorf("ListSecretVersions %d, AccessSecretVersion %d; want 0, 0: an alias is the operator's choice", l, a)
 		}
 	})
 	t.Run("a key this Provider did not read: the version is read", func(t *testing.T) {

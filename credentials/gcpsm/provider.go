@@ -46,13 +46,14 @@ type Provider struct {
 	last atomic.Pointer[version] // the last version read successfully
 
 	mu     sync.Mutex
-	warned string // the version a poll last logged as not enabled
+	warned string // the versions last logged as "newest not enabled, using"
 }
 
 // version is one secret version as read: its number and the key in it.
 type version struct {
-	id   string // the version number the service answered with
-	cred credentials.Credential
+	id      string // the version number the service answered with
+	cred    credentials.Credential
+	skipped string // when it was read instead of "latest": "version N, the newest, is DISABLED"
 }
 
 // New returns a Provider for the secret name, read through client: the
@@ -120,10 +121,12 @@ func (p *Provider) Secret() string { return p.secret }
 func (p *Provider) Version() string { return p.version }
 
 // Retrieve reads the version (one AccessSecretVersion call) and returns its
-// key, with the expiry the options say where to find. It implements
-// credentials.Provider.
+// key, with the expiry the options say where to find. When "latest" names a
+// version that is disabled or destroyed, it reads the newest enabled version
+// instead (one ListSecretVersions, and a second AccessSecretVersion). It
+// implements credentials.Provider.
 func (p *Provider) Retrieve(ctx context.Context) (credentials.Credential, error) {
-	v, err := p.access(ctx, p.version)
+	v, err := p.read(ctx)
 	if err != nil {
 		return credentials.Credential{}, err
 	}
@@ -142,7 +145,7 @@ func (p *Provider) Retrieve(ctx context.Context) (credentials.Credential, error)
 // with a later expiry: that is returned.
 func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
 	prev := p.last.Load()
-	v, err := p.access(ctx, p.version)
+	v, err := p.read(ctx)
 	if err != nil {
 		return credentials.Credential{}, err
 	}
@@ -156,10 +159,15 @@ func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential)
 	if prev != nil && prev.id == v.id {
 		what = "version " + v.id + " is still the one " + p.describeVersion() + " names"
 	}
+	hint := p.sameKeyHint()
+	if v.skipped != "" {
+		what += " (" + v.skipped + ")"
+		hint = "enable the newest version, or " + hint
+	}
 	return credentials.Credential{}, credentials.Permanent(&Error{
 		Secret: p.secret, Version: p.version, Op: "AccessSecretVersion", Kind: credentials.ErrSameKey,
 		msg:  "nothing newer than the key being replaced (rejected by the API, or about to expire): " + what,
-		hint: p.sameKeyHint(),
+		hint: hint,
 	})
 }
 
@@ -167,7 +175,7 @@ func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential)
 func (p *Provider) describeVersion() string {
 	switch kindOf(p.version) {
 	case kindLatest:
-		return `"latest"`
+		return `"latest" (the newest enabled version)`
 	case kindAlias:
 		return "alias " + strconv.Quote(p.version)
 	}

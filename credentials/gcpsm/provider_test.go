@@ -136,6 +136,51 @@ func TestRetrieve(t *testing.T) {
 	}
 }
 
+// "latest" whose newest version is not enabled: the newest enabled version
+// is read instead, found with one ListSecretVersions, and the fallback is
+// logged.
+func TestRetrieveTheNewestEnabledVersion(t *testing.T) {
+	f := newFakeSM(t)
+	keys := []string{newKey(), newKey(), newKey(), newKey()}
+	for _, k := range keys {
+		f.put(secretID, k)
+	}
+	f.setState(secretID, 3, secretmanagerpb.SecretVersion_DISABLED)
+	f.setState(secretID, 4, secretmanagerpb.SecretVersion_DESTROYED)
+	p, logs := newProvider(t, f)
+	cred, err := p.Retrieve(context.Background())
+	if err != nil || cred.Key != keys[1] {
+		t.Fatalf("Retrieve = %v, %v; want version 2's key", cred, err)
+	}
+	if a, l := f.count("AccessSecretVersion"), f.count("ListSecretVersions"); a != 2 || l != 1 {
+		t.Errorf("AccessSecretVersion %d, ListSecretVersions %d; want 2 (latest, refused; then version 2) and 1", a, l)
+	}
+	if !strings.Contains(logs.String(), `"newest_version":"4","state":"DESTROYED","using_version":"2"`) {
+		t.Errorf("the fallback was not logged:\n%s", logs)
+	}
+	assertNoSecret(t, keys, logs.String(), p)
+}
+
+// The search for the newest enabled version reads every page of the
+// listing: the API promises no order.
+func TestNewestEnabledAcrossPages(t *testing.T) {
+	f := newFakeSM(t)
+	var keys []string
+	for range 205 {
+		keys = append(keys, newKey())
+		f.put(secretID, keys[len(keys)-1])
+	}
+	f.setState(secretID, 205, secretmanagerpb.SecretVersion_DISABLED)
+	p, _ := newProvider(t, f)
+	cred, err := p.Retrieve(context.Background())
+	if err != nil || cred.Key != keys[203] {
+		t.Fatalf("Retrieve = %v, %v; want version 204's key", cred, err)
+	}
+	if l := f.count("ListSecretVersions"); l != 3 {
+		t.Errorf("ListSecretVersions %d; want 3 pages of at most 100 for 204 enabled versions", l)
+	}
+}
+
 // Printing the Provider, with any verb or through slog, shows where the key
 // comes from, never the key, even after a read.
 func TestProviderPrintsNoSecret(t *testing.T) {

@@ -15,8 +15,9 @@ import (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // access makes one AccessSecretVersion call (the client's retries aside) for
-// version ver ("latest", a number or an alias), and extracts the key.
-func (p *Provider) access(ctx context.Context, ver string) (*version, error) {
+// version ver ("latest", a number or an alias), and extracts the key. skipped
+// says, when ver was chosen instead of "latest", why.
+func (p *Provider) access(ctx context.Context, ver, skipped string) (*version, error) {
 	opt, seen := p.retry(p.client.CallOptions.AccessSecretVersion)
 	resp, err := p.client.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{
 		Name: p.secret + "/versions/" + ver,
@@ -36,7 +37,7 @@ func (p *Provider) access(ctx context.Context, ver string) (*version, error) {
 	if err != nil {
 		return nil, credentials.Permanent(err)
 	}
-	v := &version{id: id, cred: cred}
+	v := &version{id: id, cred: cred, skipped: skipped}
 	p.last.Store(v)
 	return v, nil
 }

@@ -27,7 +27,7 @@ func TestRefresh(t *testing.T) {
 	}{
 		{name: "a new version", setup: func(f *fakeSM, _, fresh string) { f.put(secretID, fresh) }, wantNew: true},
 		{name: "nothing new", setup: func(*fakeSM, string, string) {},
-			want: []string{`version 1 is still the one "latest" names`, "gcloud secrets versions add billing-api-key --project=my-project --data-file=-"}},
+			want: []string{`version 1 is still the one "latest" (the newest enabled version) names`, "gcloud secrets versions add billing-api-key --project=my-project --data-file=-"}},
 		{name: "a new version repeats the key", setup: func(f *fakeSM, old, _ string) { f.put(secretID, old) },
 			want: []string{"version 2, a new version, holds the same key again"}},
 		{name: "the alias did not move", version: "prod", setup: func(f *fakeSM, _, fresh string) { f.put(secretID, fresh) },
@@ -219,13 +219,15 @@ func TestCacheUnchangedVersionFailsAtOnce(t *testing.T) {
 }
 
 // The newest version was disabled after the key in use was read (a bad
-// rotation switched off): polling keeps the key; a rejection then fails with
-// the typed error, which says what to do, after one read.
+// rotation switched off): a rejection reads "latest" (refused), lists the
+// enabled versions, reads the newest enabled one, finds the rejected key
+// there and fails at once with ErrSameKey, saying that the newest version is
+// disabled.
 func TestRejectionWithLatestDisabled(t *testing.T) {
 	f := newFakeSM(t)
 	key := newKey()
 	f.put(secretID, key)
-	p, _ := newProvider(t, f, gcpsm.WithPollInterval(time.Hour))
+	p, logs := newProvider(t, f, gcpsm.WithPollInterval(time.Hour))
 	cache := &credentials.Cache{Provider: p}
 	t.Cleanup(func() { cache.Close() })
 	ctx := context.Background()
@@ -237,10 +239,20 @@ func TestRejectionWithLatestDisabled(t *testing.T) {
 	f.setState(secretID, 2, secretmanagerpb.SecretVersion_DISABLED)
 	f.resetCounts()
 	_, err = cache.Invalidate(ctx, old)
-	if !errors.Is(err, gcpsm.ErrVersionDisabled) || !strings.Contains(err.Error(), "gcloud secrets versions enable 2") {
-		t.Fatalf("Invalidate = %v; want ErrVersionDisabled saying how to enable version 2", err)
+	if !errors.Is(err, credentials.ErrSameKey) {
+		t.Fatalf("Invalidate = %v; want ErrSameKey", err)
 	}
-	if n := f.count("AccessSecretVersion"); n != 1 {
-		t.Errorf("made %d reads; want 1", n)
+	for _, w := range []string{`version 1 is still the one "latest" (the newest enabled version) names (version 2, the newest, is DISABLED)`,
+		"enable the newest version, or add the new key as a new version"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not contain %q:\n%s", w, err)
+		}
 	}
+	if a, l := f.count("AccessSecretVersion"), f.count("ListSecretVersions"); a != 2 || l != 1 {
+		t.Errorf("AccessSecretVersion %d, ListSecretVersions %d; want 2 (latest, refused; version 1) and 1", a, l)
+	}
+	if !strings.Contains(logs.String(), `"newest_version":"2","state":"DISABLED","using_version":"1"`) {
+		t.Errorf("the fallback was not logged:\n%s", logs)
+	}
+	assertNoSecret(t, []string{key}, err, logs.String())
 }

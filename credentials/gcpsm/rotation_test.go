@@ -168,7 +168,7 @@ func TestNothingNewFailsAtOnce(t *testing.T) {
 	if !errors.Is(err, rekey.ErrInvalidAPIKey) || !errors.Is(err, credentials.ErrSameKey) {
 		t.Fatalf("error = %v; want ErrInvalidAPIKey and ErrSameKey", err)
 	}
-	if !strings.Contains(err.Error(), `version 1 is still the one "latest" names`) {
+	if !strings.Contains(err.Error(), `version 1 is still the one "latest" (the newest enabled version) names`) {
 		t.Errorf("error %q does not say that the store holds nothing newer", err)
 	}
 	if n := f.count("AccessSecretVersion"); n != 1 {
