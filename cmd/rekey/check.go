@@ -35,12 +35,13 @@ revoked) and the next step for that cause. The key itself is never printed.
 Choose a URL that any valid key may GET, such as the API's "who am I" or
 key-status endpoint.
 
-Besides any 401, and a 400 or 403 whose error says the key is invalid,
-expired or revoked, check recognises the rejections that need a matcher in
-an application (see the README's "Tested against" table): Slack's 200
-{"ok": false, "error": "invalid_auth"} and its kin, AWS API Gateway's 403
-ForbiddenException, and the Google Maps web services' 200 REQUEST_DENIED
-for an invalid or expired key.
+Besides a 401 (unless it is only about scope, permission or quota), and a
+400 or 403 whose error says the key is invalid, expired or revoked, check
+recognises the rejections that need a matcher in an application (see
+docs/tested-against.md): Slack's 200 {"ok": false, "error": "invalid_auth"}
+and its kin, a GraphQL 200 whose errors say UNAUTHENTICATED, AWS API
+Gateway's 403 ForbiddenException, and the Google Maps web services' 200
+REQUEST_DENIED for an invalid or expired key.
 
 Exit status:
 
@@ -240,6 +241,7 @@ func serverMessage(e *rekey.APIError) string {
 var checkRejection = transport.AnyOf(
 	transport.IsInvalidKeyRejection,
 	transport.OKFalse(transport.SlackCodes...),
+	transport.GraphQL(),
 	transport.StatusHeader(http.StatusForbidden, "X-Amzn-Errortype", "ForbiddenException"),
 	transport.StatusBody(http.StatusOK, "The provided API key is invalid."),
 	transport.StatusBody(http.StatusOK, "The provided API key is expired."),
