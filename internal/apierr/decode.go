@@ -32,7 +32,7 @@ const maxField = 512
 //   - XML error documents: <Error><Code/><Message/><RequestId/></Error>,
 //     wherever the elements are.
 //   - HTML error pages: the page's title (less the status it repeats).
-//   - Plain text: the text.
+//   - Any other text: the text as it is.
 //
 // A numeric code that only repeats the status is left out. When the body
 // names no code or message, the WWW-Authenticate header's error and

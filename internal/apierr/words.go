@@ -39,14 +39,14 @@ func appendWords(out []string, s string) []string {
 
 // splitCamel appends the lowercase words of a run of letters and digits,
 // split where the case changes: before an upper-case letter that follows a
-// lower-case one ("keyInvalid"), and before the last letter of an
+// lower-case letter or a digit ("keyInvalid", "v2Token"), and before the last letter of an
 // upper-case run that is followed by at least two lower-case letters
 // ("APIKey" is API, Key; "IPs" stays one word).
 func splitCamel(out []string, s string) []string {
 	from := 0
 	for i := 1; i < len(s); i++ {
 		switch {
-		case isLower(s[i-1]) && isUpper(s[i]):
+		case (isLower(s[i-1]) || isDigit(s[i-1])) && isUpper(s[i]):
 		case isUpper(s[i-1]) && isUpper(s[i]) && lowerRun(s, i+1) >= 2:
 		default:
 			continue
@@ -66,7 +66,8 @@ func lowerRun(s string, i int) int {
 	return n
 }
 
-func isAlnum(c byte) bool { return isLower(c) || isUpper(c) || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return isLower(c) || isUpper(c) || isDigit(c) }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
