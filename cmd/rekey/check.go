@@ -159,7 +159,7 @@ func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err e
 		return exitUsage
 	case errors.As(err, &apiErr):
 		fmt.Fprintf(stderr, "rekey check: could not check the key: %v\n", err)
-		if apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
+		if apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
 			fmt.Fprintln(stderr, "rekey check: the key may be valid but not for this URL: try an endpoint that any valid key may GET")
 		}
 		return exitTrouble
