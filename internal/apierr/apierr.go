@@ -3,6 +3,14 @@
 // single identity for errors.Is and errors.As without an import cycle.
 //
 // Application code should use the re-exported names in package rekey.
+//
+// It also holds what every transport shares about an API's error response:
+// Decode reads a response into an APIError by its structure and the names
+// of its fields, never by which API sent it (JSON, XML, HTML, text and the
+// WWW-Authenticate header); Classify decides from an error's code and
+// message whether it is the invalid-key rejection and names its cause
+// (CauseOf), for HTTP statuses and gRPC status codes alike. The corpus of
+// real responses they are tested against is in testdata/rejections.
 package apierr
 
 import (

@@ -145,7 +145,7 @@ func (d jsonDecoder) object(obj map[string]any, depth int) found {
 	// identifier, the message if it is a sentence and nothing else is.
 	if isIdentifier(errWord) {
 		f.code.offer(errWord, rankCode)
-	} else if f.message.rank >= rankDetail+1 && message == nil && len(containers) == 0 {
+	} else if f.message.rank > rankDetail && message == nil && len(containers) == 0 {
 		f.message.offer(errWord, rankMessage)
 	} else {
 		f.code.offer(errWord, rankErrorWord)

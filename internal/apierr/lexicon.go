@@ -33,14 +33,16 @@ var (
 		"unrecognised", "wrong")
 	// negations turn the words after them into a state: "not valid" and
 	// "does not exist" are invalid, "no longer active" is revoked.
-	negations       = set("not", "no", "doesn", "isn", "don", "cannot", "couldn")
-	negatedInvalid  = set("valid", "found", "exist", "exists", "recognized", "recognised")
-	negatedRevoked  = set("active", "enabled")
-	negatedMissing  = set("provided", "present", "supplied", "included", "sent")
-	missingWords    = set("missing", "absent")
-	hedgeWords      = set("may", "might", "possibly", "perhaps", "either")
-	alternativeWord = "or"
+	negations      = set("not", "no", "doesn", "isn", "don", "cannot", "couldn")
+	negatedInvalid = set("valid", "found", "exist", "exists", "recognized", "recognised")
+	negatedRevoked = set("active", "enabled")
+	negatedMissing = set("provided", "present", "supplied", "included", "sent")
+	missingWords   = set("missing", "absent")
+	hedgeWords     = set("may", "might", "possibly", "perhaps", "either")
 )
+
+// alternativeWord joins alternatives: "invalid key or wrong endpoint".
+const alternativeWord = "or"
 
 // otherSubjects, named as an alternative to the key ("invalid API key, IP,
 // or permissions", "invalid subscription key or wrong API endpoint"),
