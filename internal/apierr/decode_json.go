@@ -92,8 +92,9 @@ func (d jsonDecoder) object(obj map[string]any, depth int) found {
 	var containers []map[string]any
 	var list []any
 	var message map[string]any
-	for _, k := range sortedKeys(obj) {
-		v, n := obj[k], normName(k)
+	for _, m := range sortedKeys(obj) {
+		k, n := m.raw, m.norm
+		v := obj[k]
 		switch {
 		case n == "error":
 			switch v := v.(type) {
@@ -239,8 +240,8 @@ func (d jsonDecoder) code(f *found, raw, n, v string) {
 
 // codes offers the code-like members of obj (GraphQL's extensions).
 func (d jsonDecoder) codes(f *found, obj map[string]any) {
-	for _, k := range sortedKeys(obj) {
-		n := normName(k)
+	for _, m := range sortedKeys(obj) {
+		k, n := m.raw, m.norm
 		switch v := obj[k].(type) {
 		case string:
 			d.code(f, k, n, v)
@@ -255,9 +256,9 @@ func (d jsonDecoder) codes(f *found, obj map[string]any) {
 // or code if it declares itself an error ({"sys": {"type": "Error", "id":
 // "AccessTokenInvalid"}}).
 func (d jsonDecoder) child(f *found, obj map[string]any) {
-	for _, k := range sortedKeys(obj) {
-		if s, ok := obj[k].(string); ok {
-			f.requestID.offer(s, requestIDRank(normName(k)))
+	for _, m := range sortedKeys(obj) {
+		if s, ok := obj[m.raw].(string); ok {
+			f.requestID.offer(s, requestIDRank(m.norm))
 		}
 	}
 	if t, _ := obj["type"].(string); strings.EqualFold(t, "error") {
@@ -290,27 +291,30 @@ func standardDetails(f *found, details []any) {
 	}
 }
 
+// name is a member's name as sent and normalised (see normName).
+type name struct{ raw, norm string }
+
 // sortedKeys returns obj's names in a fixed order: by normalised name,
 // and among names that differ only in case or punctuation, the all-
 // lowercase one first, then lexical order.
-func sortedKeys(obj map[string]any) []string {
-	keys := make([]string, 0, len(obj))
+func sortedKeys(obj map[string]any) []name {
+	names := make([]name, 0, len(obj))
 	for k := range obj {
-		keys = append(keys, k)
+		names = append(names, name{k, normName(k)})
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if c := strings.Compare(normName(a), normName(b)); c != 0 {
+	slices.SortFunc(names, func(a, b name) int {
+		if c := strings.Compare(a.norm, b.norm); c != 0 {
 			return c
 		}
-		if la, lb := a == strings.ToLower(a), b == strings.ToLower(b); la != lb {
+		if la, lb := a.raw == strings.ToLower(a.raw), b.raw == strings.ToLower(b.raw); la != lb {
 			if la {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.raw, b.raw)
 	})
-	return keys
+	return names
 }
 
 func isNumber(s string) bool {
