@@ -171,3 +171,30 @@ func TestErrorText(t *testing.T) {
 		t.Errorf("5xx not classified as ErrServer")
 	}
 }
+
+// TestErrorClassBoundaries: the status ranges behind Error's wording and
+// errors.Is, at their edges.
+func TestErrorClassBoundaries(t *testing.T) {
+	if got := (&apierr.APIError{StatusCode: 400}).Error(); got != "rekey: request failed (400): Bad Request" {
+		t.Errorf("a 400 without a message reads %q", got)
+	}
+	if got := (&apierr.APIError{StatusCode: 399}).Error(); got != "rekey: request failed (399)" {
+		t.Errorf("a 399 without a message reads %q", got)
+	}
+	for status, server := range map[int]bool{499: false, 500: true, 599: true, 600: false} {
+		if got := errors.Is(&apierr.APIError{StatusCode: status}, apierr.ErrServer); got != server {
+			t.Errorf("errors.Is(%d, ErrServer) = %v, want %v", status, got, server)
+		}
+		if got := (&apierr.APIError{StatusCode: status}).Error(); strings.Contains(got, "server error") != (status >= 500) {
+			t.Errorf("%d reads %q", status, got)
+		}
+	}
+	for status, limited := range map[int]bool{428: false, 429: true, 430: false} {
+		if got := errors.Is(&apierr.APIError{StatusCode: status}, apierr.ErrRateLimited); got != limited {
+			t.Errorf("errors.Is(%d, ErrRateLimited) = %v, want %v", status, got, limited)
+		}
+	}
+	if errors.Is(&apierr.APIError{StatusCode: 401}, errors.New("other")) {
+		t.Errorf("an APIError matches an unrelated error")
+	}
+}
