@@ -75,6 +75,11 @@ func TestCauseNamesOnlyOne(t *testing.T) {
 		{"The specified key does not exist.", apierr.CauseUnknown},
 		{"Idempotency key expired", apierr.CauseUnknown},
 		{"The token is valid", apierr.CauseUnknown},
+		{"Invalid: a b c d e f g token", apierr.CauseUnknown},
+		{"Invalid a b c d e f g token", apierr.CauseInvalid},   // eight words apart: near
+		{"Invalid a b c d e f g h token", apierr.CauseUnknown}, // nine: not
+		{"token a b c d e f g invalid", apierr.CauseInvalid},
+		{"token a b c d e f g h invalid", apierr.CauseUnknown},
 		{"Invalid permissions", apierr.CauseUnknown},
 	}
 	for _, tt := range tests {

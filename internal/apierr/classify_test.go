@@ -81,6 +81,9 @@ func TestSaysKeyInvalidByMeaning(t *testing.T) {
 		{"", "API key", false},
 		{"", "expired", false},
 		{"", "Your token is fine, but the card on file is invalid for this purchase", false},
+		{"", "token a b c d e f g invalid", true}, // eight words apart: near
+		{"", "invalid a b c d e f g token", true},
+		{"", "invalid a b c d e f g h token", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code+" "+tt.msg, func(t *testing.T) {

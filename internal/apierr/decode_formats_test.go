@@ -62,6 +62,11 @@ func TestDecodeByStructure(t *testing.T) {
 		{name: "names differing in punctuation only", status: 401, body: `{"error_code":"a","errorCode":"b"}`, code: "a"},
 		{name: "JSON with trailing data is text", status: 401, body: `{"a":1} {"b":2}`, msg: `{"a":1} {"b":2}`},
 		{name: "a byte order mark is skipped", status: 401, body: "\ufeff{\"message\":\"m\"}", msg: "m"},
+		{name: "a sentence in error beside a detail is the code", status: 401, body: `{"error":"Some sentence here","detail":"d"}`, code: "Some sentence here", msg: "d"},
+		{name: "a sentence in error beside an errors text is the message", status: 401, body: `{"error":"Some sentence here","errors":"e"}`, msg: "Some sentence here"},
+		{name: "nesting at the depth bound is read", status: 401, body: strings.Repeat(`{"error":`, 8) + `{"message":"deep"}` + strings.Repeat(`}`, 8), msg: "deep"},
+		{name: "nesting past the depth bound is not", status: 401, body: strings.Repeat(`{"error":`, 9) + `{"message":"deep"}` + strings.Repeat(`}`, 9)},
+		{name: "message objects past the depth bound", status: 401, body: strings.Repeat(`{"message":`, 20) + `"deep"` + strings.Repeat(`}`, 20)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +113,12 @@ func TestDecodeOtherFormats(t *testing.T) {
 		{name: "challenge in a second value", status: 401, header: http.Header{"Www-Authenticate": {`Basic realm="x"`, `Bearer error="invalid_token"`}}, code: "invalid_token"},
 		{name: "challenge cut short", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error="unterminated`}}, code: "unterminated"},
 		{name: "challenge with a dangling name", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error`}}},
+		{name: "challenge with a name and spaces to the end", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error  `}}},
+		{name: "challenge with a name and no value", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error=`}}},
+		{name: "challenge with an empty token value", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error= , error_description="d"`}}, msg: "d"},
+		{name: "challenge ending in a backslash", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error="x\`}}, code: "x"},
+		{name: "challenge gives the message a body lacks", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error="e", error_description="d"`}}, body: `{"code":"c"}`, code: "c", msg: "d"},
+		{name: "HTML title at the very start", status: 401, header: html, body: "<title>T</title>", msg: "T"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

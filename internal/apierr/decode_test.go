@@ -58,6 +58,8 @@ func TestDecodeShapes(t *testing.T) {
 		{name: "wrong types ignored", status: 401, body: `{"error":42,"message":["x"],"code":{"a":1},"errors":7,"details":{"a":"x"}}`},
 		{name: "control characters and long text cleaned", status: 401, body: `{"message":"a\u0000b\nc","code":"` + long + `"}`,
 			msg: "a b c", code: strings.Repeat("é", 256) + "…"},
+		{name: "exactly the bound is kept whole", status: 401, body: `{"message":"` + strings.Repeat("a", 512) + `"}`, msg: strings.Repeat("a", 512)},
+		{name: "cut at a rune boundary", status: 401, body: `{"message":"a` + strings.Repeat("é", 400) + `"}`, msg: "a" + strings.Repeat("é", 255) + "…"},
 		{name: "deep nesting bounded", status: 401, body: strings.Repeat(`{"error":`, 50) + `{"message":"deep"}` + strings.Repeat(`}`, 50)},
 	}
 	for _, tt := range tests {
