@@ -93,3 +93,26 @@ func TestSaysKeyInvalidByMeaning(t *testing.T) {
 		})
 	}
 }
+
+// TestVetoedRateLimit: "rate" vetoes only as a rate limit, wherever it is
+// in the words.
+func TestVetoedRateLimit(t *testing.T) {
+	tests := []struct {
+		code, msg string
+		want      bool
+	}{
+		{"", "Rate limit exceeded for this API key", true},
+		{"RATE_LIMITED", "", true},
+		{"", "API key invalid; rate exceeded", true},
+		{"", "the key rate", false},
+		{"", "rate", false},
+		{"", "rate key limit", false},
+		{"", "Quota exceeded", true},
+		{"", "invalid API key", false},
+	}
+	for _, tt := range tests {
+		if got := apierr.Vetoed(tt.code, tt.msg); got != tt.want {
+			t.Errorf("Vetoed(%q, %q) = %v, want %v", tt.code, tt.msg, got, tt.want)
+		}
+	}
+}

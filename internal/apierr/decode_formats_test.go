@@ -119,6 +119,8 @@ func TestDecodeOtherFormats(t *testing.T) {
 		{name: "challenge ending in a backslash", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error="x\`}}, code: "x"},
 		{name: "challenge gives the message a body lacks", status: 401, header: http.Header{"Www-Authenticate": {`Bearer error="e", error_description="d"`}}, body: `{"code":"c"}`, code: "c", msg: "d"},
 		{name: "HTML title at the very start", status: 401, header: html, body: "<title>T</title>", msg: "T"},
+		{name: "HTML cut right after the end tag's name", status: 401, header: html, body: "<title>T</title", msg: "T"},
+		{name: "HTML tags in any case", status: 401, header: html, body: "<TiTlE>T</tItLe>", msg: "T"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +167,14 @@ func TestRequestIDHeaders(t *testing.T) {
 			}
 		})
 	}
+	// Map order changes from one range to the next: the same headers give
+	// the same ID every time.
+	tie := http.Header{"X-C-Trace-Id": {"c"}, "X-A-Trace-Id": {"a"}, "X-B-Trace-Id": {"b"}, "X-D-Trace-Id": {"d"}}
+	for range 64 {
+		if got := apierr.Decode(401, tie, nil).RequestID; got != "a" {
+			t.Fatalf("of four trace IDs took %q, want the first by name", got)
+		}
+	}
 }
 
 // TestDecodeBoundedWork: deep nesting and long documents cost work in
@@ -181,6 +191,32 @@ func TestDecodeBoundedWork(t *testing.T) {
 	manyXML := "<r>" + strings.Repeat("<x>1</x>", 5000) + "<Message>late</Message></r>"
 	if e := apierr.Decode(403, nil, []byte(manyXML)); e.Message != "" {
 		t.Errorf("read XML past the token bound: %q", e.Message)
+	}
+	xmlHeader := http.Header{"Content-Type": {"application/xml"}}
+	// The message's end tag is the 4096th token (each <x/> is two).
+	atTokenBound := "<Error>" + strings.Repeat("<x/>", 2046) + "<Message>late</Message></Error>"
+	if e := apierr.Decode(403, xmlHeader, []byte(atTokenBound)); e.Message != "late" {
+		t.Errorf("the 4096th XML token not read: %q", e.Message)
+	}
+	pastTokenBound := "<Error> " + strings.Repeat("<x/>", 2046) + "<Message>late</Message></Error>"
+	if e := apierr.Decode(403, xmlHeader, []byte(pastTokenBound)); e.Message != "" {
+		t.Errorf("read the 4097th XML token: %q", e.Message)
+	}
+	atDepth := strings.Repeat("<a>", 31) + "<Message>deep</Message>" + strings.Repeat("</a>", 31)
+	if e := apierr.Decode(403, xmlHeader, []byte(atDepth)); e.Message != "deep" {
+		t.Errorf("XML element at depth 32 not read: %q", e.Message)
+	}
+	pastDepth := strings.Repeat("<a>", 32) + "<Message>deep</Message>" + strings.Repeat("</a>", 32)
+	if e := apierr.Decode(403, xmlHeader, []byte(pastDepth)); e.Message != "" {
+		t.Errorf("read an XML element at depth 33: %q", e.Message)
+	}
+	// Text is kept up to 4096 bytes of an element; a section after that
+	// is not read, one before it is.
+	for n, want := range map[int]string{4096: "", 4095: "Invalid key"} {
+		body := "<Error><Message>" + strings.Repeat(" ", n) + "<![CDATA[Invalid key]]></Message></Error>"
+		if e := apierr.Decode(403, xmlHeader, []byte(body)); e.Message != want {
+			t.Errorf("after %d bytes of text: Message = %q, want %q", n, e.Message, want)
+		}
 	}
 	longText := "<Error><Message>" + strings.Repeat("a", 10000) + "</Message></Error>"
 	if e := apierr.Decode(403, nil, []byte(longText)); len(e.Message) > 512+len("…") {

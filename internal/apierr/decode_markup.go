@@ -143,11 +143,12 @@ func hasPrefixFold(b []byte, prefix string) bool {
 }
 
 // indexFold returns the index of the first s in b, ignoring ASCII case, or
-// -1. s is short (a tag), so the search stays linear in b.
+// -1. s is a tag: short, so the search stays linear in b, and starting
+// with '<', which has no case.
 func indexFold(b []byte, s string) int {
 	want := []byte(s)
 	for i := 0; i+len(want) <= len(b); i++ {
-		if (b[i] == want[0] || b[i]|0x20 == want[0]) && bytes.EqualFold(b[i:i+len(want)], want) {
+		if b[i] == want[0] && bytes.EqualFold(b[i:i+len(want)], want) {
 			return i
 		}
 	}

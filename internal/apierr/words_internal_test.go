@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestWords: identifiers and sentences split the way a person reads them.
@@ -135,6 +136,42 @@ func TestHeaderIDRank(t *testing.T) {
 	} {
 		if got := headerIDRank(name); got != want {
 			t.Errorf("headerIDRank(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
+
+// TestCharClasses: the ASCII classes agree with unicode on every byte.
+func TestCharClasses(t *testing.T) {
+	for c := range 256 {
+		b, r := byte(c), rune(c)
+		ascii := c < 0x80
+		if got, want := isDigit(b), ascii && unicode.IsDigit(r); got != want {
+			t.Errorf("isDigit(%q) = %v", r, got)
+		}
+		if got, want := isLower(b), ascii && unicode.IsLower(r); got != want {
+			t.Errorf("isLower(%q) = %v", r, got)
+		}
+		if got, want := isUpper(b), ascii && unicode.IsUpper(r); got != want {
+			t.Errorf("isUpper(%q) = %v", r, got)
+		}
+		if got, want := isAlnum(b), ascii && (unicode.IsLetter(r) || unicode.IsDigit(r)); got != want {
+			t.Errorf("isAlnum(%q) = %v", r, got)
+		}
+	}
+}
+
+// TestTypeName: the name in a typed error, without namespace or URI.
+func TestTypeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"com.example#InvalidKey":         "InvalidKey",
+		"#InvalidKey":                    "InvalidKey",
+		"InvalidKey:http://example.com/": "InvalidKey",
+		":http://example.com/":           "",
+		"a#b#InvalidKey:x":               "InvalidKey",
+		"InvalidKey":                     "InvalidKey",
+	} {
+		if got := typeName(in); got != want {
+			t.Errorf("typeName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
