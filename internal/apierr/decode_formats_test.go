@@ -67,6 +67,10 @@ func TestDecodeByStructure(t *testing.T) {
 		{name: "nesting at the depth bound is read", status: 401, body: strings.Repeat(`{"error":`, 8) + `{"message":"deep"}` + strings.Repeat(`}`, 8), msg: "deep"},
 		{name: "nesting past the depth bound is not", status: 401, body: strings.Repeat(`{"error":`, 9) + `{"message":"deep"}` + strings.Repeat(`}`, 9)},
 		{name: "message objects past the depth bound", status: 401, body: strings.Repeat(`{"message":`, 20) + `"deep"` + strings.Repeat(`}`, 20)},
+		{name: "error as a list", status: 401, body: `{"error":[{"message":"m","code":"c"}]}`, code: "c", msg: "m"},
+		{name: "a numeric code in extensions", status: 200, body: `{"errors":[{"message":"m","extensions":{"code":40101}}]}`, code: "40101", msg: "m"},
+		{name: "names differing in punctuation, both lower-case", status: 401, body: `{"errorcode":"b","error_code":"a"}`, code: "a"},
+		{name: "names differing in punctuation, neither lower-case", status: 401, body: `{"ErrorCode":"b","ERROR_CODE":"a"}`, code: "a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +107,7 @@ func TestDecodeOtherFormats(t *testing.T) {
 		{name: "HTML tag that only starts with title", status: 401, header: html, body: "<html><titles>no</titles><title>yes</title></html>", msg: "yes"},
 		{name: "HTML without an end tag", status: 401, header: html, body: "<html><title>never closed"},
 		{name: "HTML without a closing bracket", status: 401, header: html, body: "<html><title"},
+		{name: "HTML start tag never closed", status: 401, header: html, body: "<html><title lang=en"},
 		{name: "xhtml content type", status: 401, header: http.Header{"Content-Type": {"application/xhtml+xml"}}, body: "<html><title>t</title></html>", msg: "t"},
 		{name: "text", status: 401, body: "invalid token\n", msg: "invalid token"},
 		{name: "challenge with an empty body", status: 401, header: http.Header{"Www-Authenticate": {`Bearer realm="x", error="invalid_token", error_description="The access token expired"`}}, code: "invalid_token", msg: "The access token expired"},

@@ -125,7 +125,7 @@ func decodeXML(b []byte, status int) found {
 			}
 		case xml.EndElement:
 			if len(stack) == 0 {
-				return f
+				return f // encoding/xml reports a stray end tag as an error first
 			}
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]

@@ -1,12 +1,14 @@
 package apierr_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
@@ -155,6 +157,10 @@ func TestErrorText(t *testing.T) {
 			want: "rekey: invalid API key (401): Unauthorized; refreshing the key failed: vault sealed"},
 		{name: "not replayed", e: apierr.APIError{StatusCode: 401, InvalidKey: true, NotReplayed: "its body cannot be re-read"},
 			want: "rekey: invalid API key (401): Unauthorized; key refreshed but request not replayed: its body cannot be re-read"},
+		{name: "new key rejected too", e: apierr.APIError{StatusCode: 401, InvalidKey: true, RefreshFailed: true, Err: fmt.Errorf("cache: %w", credentials.ErrRefreshedKeyRejected)},
+			want: "rekey: invalid API key (401): Unauthorized; refreshed once, the new key was rejected too (no new refresh until the cooldown ends)"},
+		{name: "gave up waiting", e: apierr.APIError{StatusCode: 401, InvalidKey: true, Err: context.DeadlineExceeded},
+			want: "rekey: invalid API key (401): Unauthorized; gave up waiting for a new key: context deadline exceeded"},
 		{name: "rate limited", e: apierr.APIError{StatusCode: 429}, want: "rekey: rate limited (429): Too Many Requests"},
 		{name: "server error", e: apierr.APIError{StatusCode: 503, Message: "down."}, want: "rekey: server error (503): down"},
 	}
