@@ -8,6 +8,17 @@ import (
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
+// TestDecodeSameNameTwice: of two members whose names differ only in case
+// or punctuation, the all-lowercase one counts, whatever the map order.
+func TestDecodeSameNameTwice(t *testing.T) {
+	for range 64 {
+		e := apierr.Decode(401, nil, []byte(`{"Message":"upper","message":"lower","MESSAGE":"caps","error_Code":"b","Error_Code":"a"}`))
+		if e.Message != "lower" || e.Code != "a" {
+			t.Fatalf("took message %q and code %q, want lower and a", e.Message, e.Code)
+		}
+	}
+}
+
 // TestDecodeByStructure: where the error object is and which member says
 // what, by name and by shape, whatever the API.
 func TestDecodeByStructure(t *testing.T) {

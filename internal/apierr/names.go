@@ -48,7 +48,7 @@ const (
 func normName(name string) string {
 	var b strings.Builder
 	for _, r := range name {
-		if r < 0x80 && (isAlnum(byte(r))) {
+		if r < 0x80 && isAlnum(byte(r)) {
 			b.WriteRune(unicode.ToLower(r))
 		}
 	}

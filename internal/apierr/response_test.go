@@ -34,13 +34,15 @@ func TestFromResponse(t *testing.T) {
 	sent.Header.Set("X-Api-Key", headerKey)
 	sent.Header.Set("Authorization", "Bearer "+bearerKey)
 	sent.Header.Set("X-Short", "tiny")
+	sent.Header.Set("X-Eight", "EIGHT8ch") // credentials.MinKeyLength: could be a key
+	sent.Header.Set("X-Seven", "SEVEN7c")  // one shorter: cannot
 	sent.URL = &url.URL{Scheme: "https", Host: "api.example.com", Path: "/v1/x", RawQuery: "page=2&q=short&api_key=" + queryKey + "&x=tiny"}
 
-	msg := "keys " + headerKey + " " + bearerKey + " " + queryKey + " trace " + callers + " tiny"
+	msg := "keys " + headerKey + " " + bearerKey + " " + queryKey + " trace " + callers + " tiny EIGHT8ch SEVEN7c"
 	body := &closeCounter{Reader: strings.NewReader(`{"message":"` + msg + `","request_id":"id-` + headerKey + `"}`)}
 	resp := &http.Response{StatusCode: 401, Header: http.Header{}, Body: body, Request: sent}
 	e := apierr.FromResponse(req, resp, 1<<20)
-	want := "keys [REDACTED] [REDACTED] [REDACTED] trace " + callers + " tiny"
+	want := "keys [REDACTED] [REDACTED] [REDACTED] trace " + callers + " tiny [REDACTED] SEVEN7c"
 	if e.Message != want || e.RequestID != "id-[REDACTED]" {
 		t.Errorf("message %q, request ID %q\nwant %q, id-[REDACTED]", e.Message, e.RequestID, want)
 	}
