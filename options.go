@@ -24,6 +24,7 @@ type settings struct {
 	header              string
 	scheme              string
 	query               string
+	basic               *transport.BasicAuth
 	hosts               []string
 	insecure            bool
 	isRejection         func(*http.Response, func() []byte) bool
@@ -48,6 +49,14 @@ func (s *settings) fail(format string, args ...any) {
 // credentials.Env("EXAMPLE_API_KEY"). The Client puts a [credentials.Cache]
 // in front of it; if p is itself a *credentials.Cache it is used as is (and
 // the Client's refresh hooks, expiry window and Close do not apply to it).
+//
+// If p is a *credentials.Pool (several keys for the API), the Client fails
+// over between its members (see docs/pools.md): [WithRefresh],
+// [WithExpiryWindow], [WithCooldown] and [WithRejectedKeyCooldown] do not
+// apply (give a member a refresh of its own with a *credentials.Cache as
+// its provider), and the Pool belongs to the caller, who closes it after
+// the Client. The Client's hooks and logger are told of the members'
+// quarantines, restorations and refreshes until [Client.Close].
 func WithCredentials(p credentials.Provider) Option {
 	return func(s *settings) {
 		if p == nil {
@@ -125,6 +134,35 @@ func WithQueryParam(name string) Option {
 			s.fail("WithQueryParam(\"\"): name the query parameter that carries the key")
 		}
 		s.query = name
+	}
+}
+
+// WithBasicAuth sends the key in HTTP Basic authentication, for the APIs
+// that take it there: as the password of a fixed user name,
+//
+//	rekey.WithBasicAuth(transport.BasicKeyAsPassword("api"))            // Mailgun
+//	rekey.WithBasicAuth(transport.BasicKeyAsPassword(accountSID))       // Twilio
+//	rekey.WithBasicAuth(transport.BasicKeyAsPassword("me@example.com")) // Atlassian Cloud
+//
+// or as the user name with a fixed or empty password,
+//
+//	rekey.WithBasicAuth(transport.BasicKeyAsUser(""))  // Stripe
+//	rekey.WithBasicAuth(transport.BasicKeyAsUser("X")) // Freshdesk
+//
+// Each new key is checked for its place (no colon in a user name, not a
+// pair encoded by hand) before it is sent; see transport.BasicAuth. It
+// cannot be combined with [WithHeader], [WithScheme] or [WithQueryParam].
+func WithBasicAuth(b *transport.BasicAuth) Option {
+	return func(s *settings) {
+		if b == nil {
+			s.fail("WithBasicAuth(nil): pass transport.BasicKeyAsPassword(user) or transport.BasicKeyAsUser(password)")
+			return
+		}
+		if err := b.Validate(); err != nil {
+			s.errs = append(s.errs, err)
+		}
+		c := *b // the caller's value may change after NewClient
+		s.basic = &c
 	}
 }
 
@@ -274,11 +312,24 @@ func (s *settings) check() error {
 	if _, isCache := s.provider.(*credentials.Cache); isCache && s.refresh != nil {
 		s.fail("WithCredentials got a *credentials.Cache and WithRefresh a hook: set Refresh on the Cache instead")
 	}
+	if p, isPool := s.provider.(*credentials.Pool); isPool {
+		switch {
+		case p == nil:
+			s.fail("WithCredentials got a nil *credentials.Pool: make one with credentials.NewPool")
+		case p.Err() != nil:
+			s.errs = append(s.errs, fmt.Errorf("rekey: WithCredentials: %w", p.Err()))
+		case s.refresh != nil:
+			s.fail("WithCredentials got a *credentials.Pool and WithRefresh a hook: give a member its own refresh with a *credentials.Cache{Provider: ..., Refresh: ...} as its provider")
+		}
+	}
 	if s.base != nil && s.httpClient != nil && s.httpClient.Transport != nil {
 		s.fail("both WithTransport and WithHTTPClient set a transport: use one")
 	}
 	if s.header != "" && s.query != "" {
 		s.fail("both WithHeader and WithQueryParam place the key: use one")
+	}
+	if s.basic != nil && (s.header != "" || s.scheme != "" || s.query != "") {
+		s.fail("WithBasicAuth places the key in Authorization: Basic; drop WithHeader, WithScheme and WithQueryParam")
 	}
 	return errors.Join(s.errs...)
 }

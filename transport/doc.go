@@ -15,6 +15,14 @@
 //		// refreshed once and still rejected, or refreshing failed
 //	}
 //
+// The key goes in "Authorization: Bearer <key>" by default, or in another
+// header ([Transport.Header], [Transport.Scheme]), a query parameter
+// ([Transport.Query]) or HTTP Basic auth ([Transport.Basic], [BasicAuth]).
+//
+// With a credentials.Pool as Credentials, the Transport holds several keys
+// and fails over between them: a rejected request is replayed at once with
+// the next healthy key (see [Transport] and docs/pools.md).
+//
 // Which responses count as the rejection is up to [Transport.IsRejection].
 // The default, [IsInvalidKeyRejection], recognises a 401 (unless its words
 // are only about scope, permission or quota) and a 400 or 403 whose error
