@@ -7,35 +7,6 @@ import (
 	"github.com/rekeyhq/rekey/transport"
 )
 
-// The default matcher: every 401 is the rejection; a 400 or 403 only when
-// its error says the key is invalid, expired or revoked; a 403 about
-// permissions, a 429 and every 2xx pass through untouched.
-func ExampleIsInvalidKeyRejection() {
-	for _, c := range []struct {
-		status int
-		body   string
-	}{
-		{401, `{"error": "Invalid API Key", "message": "The API key provided is not valid or has expired."}`},
-		{401, ``},
-		{400, `{"error": {"code": 400, "message": "API key expired. Please renew the API key.", "status": "INVALID_ARGUMENT"}}`},
-		{403, `{"message": "Invalid Application-ID or API key", "status": 403}`},
-		{403, `{"error": "insufficient_scope", "message": "This key cannot write to projects."}`},
-		{400, `{"error": "max_tokens must be at most 4096"}`},
-		{429, `{"error": "rate_limited"}`},
-	} {
-		resp := &http.Response{StatusCode: c.status, Header: http.Header{"Content-Type": {"application/json"}}}
-		fmt.Println(c.status, transport.IsInvalidKeyRejection(resp, func() []byte { return []byte(c.body) }))
-	}
-	// Output:
-	// 401 true
-	// 401 true
-	// 400 true
-	// 403 true
-	// 403 false
-	// 400 false
-	// 429 false
-}
-
 // SaysKeyInvalid is the test the default matcher applies to a 400 or 403:
 // the key noun and a state word close together, as whole words.
 func ExampleSaysKeyInvalid() {
@@ -43,7 +14,7 @@ func ExampleSaysKeyInvalid() {
 		`{"error": "Invalid API Key"}`,
 		`{"error": {"code": 400, "message": "Request failed.", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}`,
 		`{"message": "The access token provided has been revoked."}`,
-		`{"error": "max_tokens is invalid"}`,
+		`{"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"}}`,
 		`{"message": "User is not authorized to perform this action"}`,
 	} {
 		fmt.Println(transport.SaysKeyInvalid([]byte(body)))
