@@ -8,6 +8,7 @@ require (
 	github.com/openai/openai-go/v3 v3.98.0
 	github.com/rekeyhq/rekey v0.1.0
 	github.com/stripe/stripe-go/v85 v85.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (
