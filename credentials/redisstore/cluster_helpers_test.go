@@ -209,12 +209,11 @@ func (c *redisCluster) unhealthy(dead string) string {
 		}
 		var masters int
 		if err == nil {
-			var slots []redis.ClusterSlot
-			slots, err = rdb.ClusterSlots(ctx).Result()
-			masters = len(slots)
-			for _, s := range slots {
-				if len(s.Nodes) > 0 && s.Nodes[0].Addr == dead {
-					masters = 0
+			var shards []redis.ClusterShard
+			shards, err = rdb.ClusterShards(ctx).Result()
+			for _, sh := range shards {
+				if p := shardPrimary(sh); len(sh.Slots) > 0 && p != "" && p != dead {
+					masters++
 				}
 			}
 		}
@@ -246,19 +245,33 @@ func (c *redisCluster) primaryFor(t *testing.T, n int64, dead string) string {
 		}
 		rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		slots, err := rdb.ClusterSlots(ctx).Result()
+		shards, err := rdb.ClusterShards(ctx).Result()
 		cancel()
 		rdb.Close()
 		if err != nil {
 			continue
 		}
-		for _, s := range slots {
-			if int64(s.Start) <= n && n <= int64(s.End) && len(s.Nodes) > 0 {
-				return s.Nodes[0].Addr
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if r.Start <= n && n <= r.End {
+					if p := shardPrimary(sh); p != "" {
+						return p
+					}
+				}
 			}
 		}
 	}
 	t.Fatalf("no node says which primary serves slot %d", n)
+	return ""
+}
+
+// shardPrimary returns the address of sh's live primary, or "".
+func shardPrimary(sh redis.ClusterShard) string {
+	for _, node := range sh.Nodes {
+		if node.Role == "master" && node.Health == "online" {
+			return net.JoinHostPort(node.IP, strconv.FormatInt(node.Port, 10))
+		}
+	}
 	return ""
 }
 
