@@ -79,7 +79,9 @@ func startNode(t *testing.T, bin, dir string, args ...string) *redisNode {
 		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		n, err := tryNode(bin, nodeDir, port, args)
+		all := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port),
+			"--save", "", "--appendonly", "no", "--dir", nodeDir, "--daemonize", "no"}, args...)
+		n, err := tryNode(bin, nodeDir, port, all)
 		if err == nil {
 			t.Cleanup(n.kill)
 			return n
@@ -96,9 +98,7 @@ func tryNode(bin, dir string, port int, args []string) (*redisNode, error) {
 		return nil, err
 	}
 	defer log.Close()
-	all := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"}, args...)
-	cmd := exec.Command(bin, all...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
