@@ -146,7 +146,15 @@ func startCluster(t *testing.T) *redisCluster {
 	dir := t.TempDir()
 	c := &redisCluster{nodes: map[string]*redisNode{}}
 	for range 6 {
+		// The cluster bus listens on a port of its own: by default the
+		// node's port + 10000, which for a high ephemeral port is taken
+		// or past 65535. Pick a free one.
+		bus, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
 		n := startNode(t, server, dir,
+			"--cluster-port", strconv.Itoa(bus),
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", strconv.Itoa(int(clusterNodeTimeout/time.Millisecond)),

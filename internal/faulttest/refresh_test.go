@@ -48,7 +48,6 @@ type refreshLog struct {
 	current   uint64 // the refresh under way; 0: none
 	calls     []refreshCall
 	events    []credentials.RefreshEvent
-	startedAt map[uint64]time.Time
 }
 
 func (l *refreshLog) onRefresh(ev credentials.RefreshEvent) {
