@@ -44,10 +44,10 @@ type refreshCall struct {
 // its hook. The Cache runs one refresh at a time, so calls between a
 // refresh's start and its end belong to it.
 type refreshLog struct {
-	mu        sync.Mutex
-	current   uint64 // the refresh under way; 0: none
-	calls     []refreshCall
-	events    []credentials.RefreshEvent
+	mu      sync.Mutex
+	current uint64 // the refresh under way; 0: none
+	calls   []refreshCall
+	events  []credentials.RefreshEvent
 }
 
 func (l *refreshLog) onRefresh(ev credentials.RefreshEvent) {
