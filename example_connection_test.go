@@ -37,3 +37,20 @@ func ExampleConnectionError() {
 	// API answered first: false
 	// not retried: a POST without an Idempotency-Key header may have been performed; send it again only if doing it twice is safe
 }
+
+// A program (or a test about to check for leaked goroutines) that wants no
+// keep-alive connection left open closes those of the pool that Clients
+// share; Clients open new ones as needed.
+func ExampleCloseIdleConnections() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer api.Close()
+	client, _ := rekey.NewClient(api.URL, rekey.WithCredentials(credentials.Static("rk_live_0123456789abcdef")))
+	defer client.Close()
+	req, _ := client.NewRequest(context.Background(), http.MethodGet, "ping", nil)
+	_, err := client.Do(req, nil) // leaves its connection open for the next request
+	fmt.Println("request:", err)
+
+	rekey.CloseIdleConnections()
+	// Output:
+	// request: <nil>
+}
