@@ -127,8 +127,6 @@ func TestRefreshUnderResets(t *testing.T) {
 		{Name: "reset-up", Type: "reset_peer", Stream: "upstream", Toxicity: 0.25, Attributes: map[string]int{"timeout": 0}},
 		{Name: "reset-down", Type: "reset_peer", Stream: "downstream", Toxicity: 0.25, Attributes: map[string]int{"timeout": 0}},
 	}
-	px.set(t, toxics)
-
 	log := &refreshLog{}
 	cache := &credentials.Cache{
 		Refresh:             keyMinter(t, px.URL, srv.AccountSecret(), log),
@@ -143,6 +141,12 @@ func TestRefreshUnderResets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
+	// The first key comes before the faults: a Cache that never had one
+	// has nothing to keep.
+	if err := get(client); err != nil {
+		t.Fatalf("the first request, before any fault: %v", err)
+	}
+	px.set(t, toxics)
 
 	// The reader: the Cache's key, read throughout the run.
 	stop := make(chan struct{})
