@@ -27,8 +27,9 @@ const envRequireRedisHA = "REKEY_REDIS_HA"
 // clusterNodeTimeout is the Cluster's cluster-node-timeout: how long a
 // primary may be unreachable before the others deem it failed and its
 // replica takes over. Redis's default is 15 s; short here so that a
-// failover takes a second or two.
-const clusterNodeTimeout = 500 * time.Millisecond
+// failover takes a few seconds, but not so short that a node slowed by a
+// loaded machine is taken for dead.
+const clusterNodeTimeout = 1500 * time.Millisecond
 
 // redisBins returns the paths of redis-server and redis-cli, or skips t
 // (fails it when envRequireRedisHA is set).

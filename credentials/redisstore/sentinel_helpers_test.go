@@ -17,8 +17,9 @@ import (
 const sentinelMaster = "rekeytest"
 
 // sentinelDownAfter is Sentinel's down-after-milliseconds: how long the
-// primary may be unreachable before it is deemed down (the default is 30 s).
-const sentinelDownAfter = 500 * time.Millisecond
+// primary may be unreachable before it is deemed down (the default is 30 s;
+// short here, but not so short that a slowed primary is taken for dead).
+const sentinelDownAfter = 1500 * time.Millisecond
 
 // sentinelSetup is a primary, its replica and three Sentinels (quorum 2).
 type sentinelSetup struct {
