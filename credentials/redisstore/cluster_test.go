@@ -28,22 +28,7 @@ func TestFleetOnRedisCluster(t *testing.T) {
 	srv := rekeytest.NewServer(rekeytest.WithRevokeOnIssue(true))
 	t.Cleanup(srv.Close)
 	ws := fleet(t, 4, srv, prefix, envLease+"=5s", envCluster+"="+strings.Join(c.addrs, ","))
-	for _, w := range ws {
-		w.next(t, "ready", 30*time.Second)
-	}
-	if n := srv.Stats().KeysIssued; n != 1 {
-		t.Fatalf("%d keys minted for the fleet's first key, want 1", n)
-	}
-	rotations := 0
-	rotate := func(when string) {
-		t.Helper()
-		srv.RotateAll()
-		rotations++
-		settle(t, ws, 60*time.Second)
-		if n := srv.Stats().KeysIssued; n != int64(1+rotations) {
-			t.Fatalf("%s, after rotation %d: %d keys minted in all, want %d", when, rotations, n, 1+rotations)
-		}
-	}
+	rotate, rotations := rotator(t, srv, ws)
 	for range 3 {
 		rotate("before the failover")
 	}
@@ -91,9 +76,9 @@ func TestFleetOnRedisCluster(t *testing.T) {
 	st := srv.Stats()
 	gen, _ := rdb.HGet(ctx, credKey, "gen").Result()
 	t.Logf("killed primary %s (slot %d); replica %s promoted %v later (cluster-node-timeout %v); %d requests served meanwhile; %d rotations, %d keys minted, stored generation %s; %d requests succeeded, none failed",
-		victim, credSlot, promoted, window.Round(time.Millisecond), clusterNodeTimeout, servedDuring, rotations, st.KeysIssued, gen, ok)
-	if st.KeysIssued != int64(1+rotations) {
-		t.Errorf("%d keys minted, want %d: one for the start and one per rotation", st.KeysIssued, 1+rotations)
+		victim, credSlot, promoted, window.Round(time.Millisecond), clusterNodeTimeout, servedDuring, *rotations, st.KeysIssued, gen, ok)
+	if st.KeysIssued != int64(1+*rotations) {
+		t.Errorf("%d keys minted, want %d: one for the start and one per rotation", st.KeysIssued, 1+*rotations)
 	}
 	if gen != "6" { // the first key, then one per rotation
 		t.Errorf("stored generation %q, want 6", gen)

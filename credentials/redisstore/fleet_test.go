@@ -323,6 +323,30 @@ func settle(t *testing.T, ws []*worker, limit time.Duration) {
 	}
 }
 
+// rotator waits until every worker is ready on the fleet's one first key,
+// and returns a function that rotates the keys, waits until the fleet
+// works on the new one (settle) and checks that exactly one key was minted
+// for it; and the count of rotations made.
+func rotator(t *testing.T, srv *rekeytest.Server, ws []*worker) (rotate func(when string), rotations *int) {
+	t.Helper()
+	for _, w := range ws {
+		w.next(t, "ready", 30*time.Second)
+	}
+	if n := srv.Stats().KeysIssued; n != 1 {
+		t.Fatalf("%d keys minted for the fleet's first key, want 1", n)
+	}
+	rotations = new(int)
+	return func(when string) {
+		t.Helper()
+		srv.RotateAll()
+		*rotations++
+		settle(t, ws, 60*time.Second)
+		if n := srv.Stats().KeysIssued; n != int64(1+*rotations) {
+			t.Fatalf("%s, after rotation %d: %d keys minted in all, want %d", when, *rotations, n, 1+*rotations)
+		}
+	}, rotations
+}
+
 // next returns the worker's next event, failing t after limit.
 func (w *worker) next(t *testing.T, want string, limit time.Duration) event {
 	t.Helper()

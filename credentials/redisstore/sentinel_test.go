@@ -30,19 +30,7 @@ func TestFleetOnRedisSentinel(t *testing.T) {
 	srv := rekeytest.NewServer(rekeytest.WithRevokeOnIssue(true))
 	t.Cleanup(srv.Close)
 	ws := fleet(t, 4, srv, prefix, envLease+"=5s", envSentinel+"="+sentinelMaster+"@"+strings.Join(s.addrs(), ","))
-	for _, w := range ws {
-		w.next(t, "ready", 30*time.Second)
-	}
-	rotations := 0
-	rotate := func(when string) {
-		t.Helper()
-		srv.RotateAll()
-		rotations++
-		settle(t, ws, 60*time.Second)
-		if n := srv.Stats().KeysIssued; n != int64(1+rotations) {
-			t.Fatalf("%s, after rotation %d: %d keys minted in all, want %d", when, rotations, n, 1+rotations)
-		}
-	}
+	rotate, rotations := rotator(t, srv, ws)
 	for range 2 {
 		rotate("before the failover")
 	}
@@ -83,8 +71,8 @@ func TestFleetOnRedisSentinel(t *testing.T) {
 	}
 	st := srv.Stats()
 	t.Logf("killed primary %s; Sentinels promoted %s %v later (down-after %v); %d requests served meanwhile; %d rotations, %d keys minted; %d requests succeeded, none failed",
-		s.primary.addr, s.replica.addr, window.Round(time.Millisecond), sentinelDownAfter, servedDuring, rotations, st.KeysIssued, ok)
-	if st.KeysIssued != int64(1+rotations) {
-		t.Errorf("%d keys minted, want %d", st.KeysIssued, 1+rotations)
+		s.primary.addr, s.replica.addr, window.Round(time.Millisecond), sentinelDownAfter, servedDuring, *rotations, st.KeysIssued, ok)
+	if st.KeysIssued != int64(1+*rotations) {
+		t.Errorf("%d keys minted, want %d", st.KeysIssued, 1+*rotations)
 	}
 }
