@@ -29,15 +29,25 @@
 //   - ahead of the key's expiry, which is the version's expiration date
 //     (its exp attribute; [WithoutExpiry] ignores it);
 //   - every poll interval while the key is in use ([WithPollInterval],
-//     default five minutes): one GET of the current version, which carries
-//     the new key when the version changed, so that a planned rotation is
-//     picked up before the old key is revoked.
+//     default five minutes), so that a planned rotation is picked up
+//     before the old key is revoked: a listing of the secret's versions,
+//     properties only (one request per 25 versions), and one GET of the
+//     newest usable version only when it is not the one in use. An
+//     unchanged secret costs no read of its value. [WithPollByGet] makes
+//     each poll one GET of the current version instead, for a secret with
+//     many versions.
+//
+// The newest usable version is the newest by its created time (Key
+// Vault's current version is the newest) among those enabled, not expired
+// and already valid (nbf): a version staged disabled, or with a future
+// not-before date, is not picked up until it is usable.
 //
 // The caller's identity needs the "Key Vault Secrets User" role on the
-// secret or the vault (a vault using Azure RBAC), or the Get secret
-// permission (a vault using access policies). Transient failures (429, 5xx,
-// connection errors) are retried by the SDK's retry policy
-// (azcore.ClientOptions.Retry); the Provider marks its errors
+// secret or the vault (a vault using Azure RBAC: its data actions read a
+// value and list properties), or the Get and List secret permissions (a
+// vault using access policies; Get alone with [WithPollByGet]). Transient
+// failures (429, 5xx, connection errors) are retried by the SDK's retry
+// policy (azcore.ClientOptions.Retry); the Provider marks its errors
 // credentials.Permanent so that the Cache does not retry on top.
 //
 // Failures are [*Error] values matching [ErrNotFound], [ErrForbidden],

@@ -15,19 +15,22 @@ import (
 // request; none ever contains the secret's value.
 var (
 	// ErrNotFound: the vault has no secret (or no such version) by that
-	// name: 404 SecretNotFound. A deleted secret answers the same. It also
-	// matches credentials.ErrNoCredentials.
+	// name: 404 SecretNotFound, or a listing without a version. A deleted
+	// secret answers the same. It also matches credentials.ErrNoCredentials.
 	ErrNotFound = errors.New("azkv: secret not found")
-	// ErrForbidden: Key Vault refused the read (403 Forbidden): the caller's
-	// identity lacks the "Key Vault Secrets User" role (a vault using Azure
-	// RBAC) or the Get secret permission (a vault using access policies), or
-	// the vault's firewall does not admit the client's address.
+	// ErrForbidden: Key Vault refused the read or the listing (403
+	// Forbidden): the caller's identity lacks the "Key Vault Secrets User"
+	// role (a vault using Azure RBAC) or the Get secret permission, or for
+	// polling the List permission (a vault using access policies), or the
+	// vault's firewall does not admit the client's address.
 	ErrForbidden = errors.New("azkv: access forbidden")
-	// ErrDisabled: the version read is disabled (403 SecretDisabled). It
-	// also matches credentials.ErrNoCredentials.
+	// ErrDisabled: the version read is disabled (403 SecretDisabled), or a
+	// poll finds no usable version and the newest is disabled. It also
+	// matches credentials.ErrNoCredentials.
 	ErrDisabled = errors.New("azkv: secret version disabled")
 	// ErrExpired: the version read is past its expiration date (its exp
-	// attribute, or 403 SecretExpired). It also matches
+	// attribute, or 403 SecretExpired), or a poll finds no usable version
+	// and the newest expired. It also matches
 	// credentials.ErrNoCredentials.
 	ErrExpired = errors.New("azkv: secret version expired")
 	// ErrThrottled: Key Vault kept answering 429 Throttled after the SDK's
@@ -39,7 +42,8 @@ var (
 	ErrUnauthorized = errors.New("azkv: not authenticated")
 	// ErrNoKey: the version holds no usable key: an empty value, a value
 	// that is not a JSON object although a field was asked for, or a
-	// missing, empty or non-string field. It also matches
+	// missing, empty or non-string field; or a poll finds no usable version
+	// and the newest is not valid yet (its nbf is ahead). It also matches
 	// credentials.ErrNoCredentials.
 	ErrNoKey = errors.New("azkv: no key in the secret")
 )

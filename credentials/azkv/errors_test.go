@@ -84,7 +84,7 @@ func TestRetrieveErrors(t *testing.T) {
 			want: []string{"TokenCredential could not get a token", "no managed identity endpoint", "az login"}},
 		{name: "missing JSON field", value: `{"token":"` + key + `","owner":"billing"}`, opts: []azkv.Option{azkv.WithField("api_key")},
 			is:    []error{azkv.ErrNoKey, credentials.ErrNoCredentials},
-			want:  []string{`no field "api_key"`, `"owner", "token"`, "version 0000"},
+			want:  []string{`no field "api_key"`, `"owner", "token"`, `secret "billing-api" version `},
 			reads: 1},
 		{name: "field named by a missing tag field", value: `{"api_key":"` + key + `"}`, opts: []azkv.Option{azkv.WithFieldTag("rekey-field")},
 			mod: func(v *kvVersion) { v.tags = map[string]string{"rekey-field": "token"} },

@@ -57,6 +57,22 @@ func ExampleNew() {
 	defer client.Close()
 }
 
+// A poll lists the secret's versions (properties only) and reads a value
+// only when the newest version changed. For a secret with hundreds of
+// versions, one GET per poll costs fewer requests than the pages of a
+// listing; it also needs no List permission.
+func ExampleWithPollByGet() {
+	var cred azcore.TokenCredential = newCredential() // azidentity.NewDefaultAzureCredential(nil)
+	p, err := azkv.NewFromURL("https://prod-kv.vault.azure.net/", cred, "billing-api",
+		azkv.WithPollByGet(), // a secret rotated daily: 365 versions a year, 15 pages per listing
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p)
+	// Output: azkv.Provider{Vault: "prod-kv.vault.azure.net", Name: "billing-api", PollByGet: true}
+}
+
 // Each failure matches one sentinel error, so an application can tell an
 // operator precisely what to fix.
 func ExampleError() {

@@ -15,15 +15,27 @@ import (
 // Role and permission names the errors and docs give.
 const (
 	// RoleSecretsUser is the built-in Azure role that lets an identity read
-	// secrets (getSecret and readMetadata): all the Provider needs, on a
-	// vault that uses Azure RBAC.
+	// secrets: its data actions are getSecret (a value) and readMetadata
+	// (list or view a secret's properties, which polling lists). That is all
+	// the Provider needs, on a vault that uses Azure RBAC
+	// (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-secrets-user).
 	RoleSecretsUser = "Key Vault Secrets User"
+
+	// actionList is the RBAC data action a listing of versions needs.
+	actionList = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
 )
+
+// call names the request that failed, for its error.
+type call struct {
+	op      string // "Retrieve", "Refresh" or "Poll"
+	version string // the version asked for; "" for the current one
+	list    bool   // a listing of the secret's versions, not a GET
+}
 
 // fail turns an error of the SDK into an [*Error] with a kind and a hint.
 // resp is the last response the pipeline received, if any.
-func (p *Provider) fail(ctx context.Context, op string, err error, resp *http.Response) *Error {
-	e := &Error{Op: op, Name: p.name, Version: p.cfg.version, Vault: p.vaultHost(), Err: err}
+func (p *Provider) fail(ctx context.Context, c call, err error, resp *http.Response) *Error {
+	e := &Error{Op: c.op, Name: p.name, Version: c.version, Vault: p.vaultHost(), Err: err}
 	var re *azcore.ResponseError
 	var te *tokenError
 	switch {
@@ -39,7 +51,7 @@ func (p *Provider) fail(ctx context.Context, op string, err error, resp *http.Re
 				said = strings.TrimSuffix(said, ".") + "; Retry-After: " + ra
 			}
 		}
-		p.explain(e, said)
+		p.explain(e, said, c)
 	case ctx.Err() != nil:
 		e.Err = ctx.Err()
 		e.msg = "gave up: " + ctx.Err().Error()
@@ -53,6 +65,9 @@ func (p *Provider) fail(ctx context.Context, op string, err error, resp *http.Re
 		// quote the body, which holds the secret: keep it out.
 		e.Err = nil
 		e.msg = "Key Vault's answer could not be decoded as a secret"
+		if c.list {
+			e.msg = "Key Vault's answer could not be decoded as a list of versions"
+		}
 		e.hint = "check that the client's vault URL is Key Vault's (https://<vault-name>.vault.azure.net/)"
 	case strings.Contains(err.Error(), "DisableChallengeResourceVerification"):
 		e.msg = "the bearer challenge named another domain than the vault's (" + oneLine(err.Error(), 300) + ")"
@@ -66,19 +81,26 @@ func (p *Provider) fail(ctx context.Context, op string, err error, resp *http.Re
 		e.msg = "could not read from Key Vault, after the SDK's retries (" + oneLine(err.Error(), 600) + ")"
 		e.hint = "check the vault URL, the network path to it (DNS, firewall, private endpoint) and the TokenCredential"
 	}
+	if c.list {
+		what := e.msg
+		if what == "" && e.Kind != nil {
+			what = strings.TrimPrefix(e.Kind.Error(), "azkv: ")
+		}
+		e.msg = "listing the secret's versions: " + what
+	}
 	return e
 }
 
 // explain fills in the kind and hint for an error status from Key Vault.
 // said is Key Vault's own message, which names the caller, the action and
 // the vault, never a secret's value.
-func (p *Provider) explain(e *Error, said string) {
+func (p *Provider) explain(e *Error, said string, c call) {
 	if said != "" {
 		e.msg = "Key Vault said: " + said
 	}
 	version := "the current version"
-	if p.cfg.version != "" {
-		version = "version " + p.cfg.version
+	if c.version != "" {
+		version = "version " + c.version
 	}
 	switch code := e.StatusCode; {
 	case code == http.StatusNotFound:
@@ -90,14 +112,30 @@ func (p *Provider) explain(e *Error, said string) {
 		e.hint += "; a secret deleted recently can be recovered (az keyvault secret recover)"
 	case code == http.StatusForbidden && e.InnerCode == "SecretDisabled":
 		e.Kind = ErrDisabled
-		e.hint = version + " is disabled: " + p.disabledHint(p.cfg.version)
+		e.hint = version + " is disabled: " + p.disabledHint(c.version)
 	case code == http.StatusForbidden && e.InnerCode == "SecretExpired":
 		e.Kind = ErrExpired
-		e.hint = p.expiredHint(p.cfg.version)
+		e.hint = p.expiredHint(c.version)
 	case code == http.StatusForbidden && e.InnerCode == "ForbiddenByFirewall":
 		e.Kind = ErrForbidden
 		e.hint = "the vault's firewall refuses this client's address: allow it (az keyvault network-rule add), " +
 			"or reach the vault through a private endpoint"
+	case code == http.StatusForbidden && c.list && e.InnerCode == "ForbiddenByRbac":
+		e.Kind = ErrForbidden
+		e.hint = "the vault uses Azure RBAC, and polling lists the secret's versions, which needs the data action " + actionList +
+			": assign the caller's identity the \"" + RoleSecretsUser + "\" role, which has it besides getSecret, on the secret or the vault " +
+			"(az role assignment create --role \"" + RoleSecretsUser + "\" --assignee <principal id> --scope <vault id>/secrets/" + p.name +
+			"), or poll with one GET of the current version instead (azkv.WithPollByGet), which needs only what reading the key needs"
+	case code == http.StatusForbidden && c.list && (e.InnerCode == "AccessDenied" || strings.Contains(e.msg, "does not have secrets list permission")):
+		e.Kind = ErrForbidden
+		e.hint = "the vault uses access policies, and polling lists the secret's versions, which needs the List secret permission besides Get " +
+			"(az keyvault set-policy --name " + p.vaultName() + " --object-id <object id> --secret-permissions get list), " +
+			"or poll with one GET of the current version instead (azkv.WithPollByGet), which needs Get only"
+	case code == http.StatusForbidden && c.list:
+		e.Kind = ErrForbidden
+		e.hint = "polling lists the secret's versions: assign the caller's identity the \"" + RoleSecretsUser + "\" role (a vault using Azure RBAC) " +
+			"or the List secret permission besides Get (a vault using access policies), and check the vault's firewall; " +
+			"or poll with one GET instead (azkv.WithPollByGet)"
 	case code == http.StatusForbidden && e.InnerCode == "ForbiddenByRbac":
 		e.Kind = ErrForbidden
 		e.hint = "the vault uses Azure RBAC: assign the caller's identity the \"" + RoleSecretsUser + "\" role on the secret or the vault " +
@@ -121,6 +159,9 @@ func (p *Provider) explain(e *Error, said string) {
 		e.hint = "Key Vault is throttling this vault and the SDK's retry policy gave up (azcore.ClientOptions.Retry: MaxRetries, 3 by default; " +
 			"a Retry-After longer than MaxRetryDelay is not waited for): poll less often (azkv.WithPollInterval), " +
 			"share one Provider per process, or spread the vault's other clients"
+		if c.list {
+			e.hint += "; a listing costs one request per 25 versions: for a secret with many versions, poll with one GET (azkv.WithPollByGet)"
+		}
 	case code >= 500:
 		e.hint = "Key Vault failed and the SDK's retry policy gave up: check the service's health, and try again later"
 	}

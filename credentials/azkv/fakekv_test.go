@@ -7,11 +7,18 @@ package azkv_test
 //	GET   /secrets/{name}[/{version}]?api-version=...  Get Secret: the SecretBundle
 //	      {"value", "id", "contentType", "tags", "attributes": {"enabled", "nbf", "exp",
 //	      "created", "updated", "recoveryLevel", "recoverableDays"}}; no version: the newest
+//	GET   /secrets/{name}/versions?api-version=...[&maxresults=n]
+//	      Get Secret Versions: {"value": [SecretItem...], "nextLink": ...}, each item the
+//	      bundle without its value; see fakekv_list_test.go
 //	PUT   /secrets/{name}?api-version=...               Set Secret: a new version, which becomes the current one
 //	PATCH /secrets/{name}/{version}?api-version=...     Update Secret: attributes, tags, content type
 //
 // (https://learn.microsoft.com/rest/api/keyvault/secrets/get-secret,
-// .../set-secret, .../update-secret), with times in Unix seconds.
+// .../get-secret-versions/get-secret-versions, .../set-secret,
+// .../update-secret), with times in Unix seconds. Versions are created one
+// minute apart on the fake's clock, which starts two days ago, so that
+// "newest" is never a tie unless a test makes one; their IDs are 32
+// hexadecimal characters in no order, like Key Vault's.
 //
 // Authentication is Key Vault's bearer challenge
 // (https://learn.microsoft.com/azure/key-vault/general/authentication-requests-and-responses):
@@ -31,6 +38,8 @@ package azkv_test
 // The messages are those Key Vault sends, with made-up identities.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -56,6 +65,7 @@ type kvVersion struct {
 	tags        map[string]string
 	enabled     bool
 	exp         time.Time // zero: none
+	nbf         time.Time // not before; zero: none
 	created     time.Time
 	updated     time.Time
 }
@@ -70,13 +80,17 @@ type fakeKV struct {
 	mu         sync.Mutex
 	secrets    map[string][]*kvVersion // versions in creation order; the last is the current one
 	deny       map[string]string       // secret -> inner code of the 403 to answer
+	denyList   map[string]string       // secret -> inner code of the 403 to answer listings only
 	expired403 bool                    // answer a read of an expired version 403 SecretExpired instead of 200
 	throttle   int                     // answer the next n authorized requests 429
 	retryAfter string                  // the Retry-After of those answers
 	garbage    bool                    // answer reads 200 with a body that is not JSON
+	endless    bool                    // give every page of a listing a nextLink, as a broken server would
 	seq        int
+	clock      time.Time // the time of the last version created or updated
 
-	reads      map[string]int // authorized GETs of a secret, by name (errors included)
+	reads      map[string]int // authorized GETs of a secret's value, by name (errors included)
+	pages      map[string]int // authorized GETs of a page of a secret's versions, by name (errors included)
 	versionsOf map[string]int // authorized GETs answered with each version
 	writes     int            // authorized PUT and PATCH requests
 	challenges int            // requests without a token, answered with the challenge
@@ -85,8 +99,9 @@ type fakeKV struct {
 }
 
 func newFakeKV(t testing.TB) *fakeKV {
-	f := &fakeKV{t: t, secrets: map[string][]*kvVersion{}, deny: map[string]string{},
-		reads: map[string]int{}, versionsOf: map[string]int{}}
+	f := &fakeKV{t: t, secrets: map[string][]*kvVersion{}, deny: map[string]string{}, denyList: map[string]string{},
+		reads: map[string]int{}, pages: map[string]int{}, versionsOf: map[string]int{},
+		clock: time.Now().Add(-48 * time.Hour).Truncate(time.Second)}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -102,13 +117,21 @@ func (f *fakeKV) Set(name, value string, mods ...func(*kvVersion)) string {
 
 func (f *fakeKV) set(name, value string, mods ...func(*kvVersion)) string {
 	f.seq++
-	now := time.Now()
-	v := &kvVersion{id: fmt.Sprintf("%032x", 0xa5e0000+f.seq), value: value, enabled: true, created: now, updated: now}
+	sum := sha256.Sum256([]byte(fmt.Sprint("version ", f.seq)))
+	now := f.tick()
+	v := &kvVersion{id: hex.EncodeToString(sum[:16]), value: value, enabled: true, created: now, updated: now}
 	for _, m := range mods {
 		m(v)
 	}
 	f.secrets[name] = append(f.secrets[name], v)
 	return v.id
+}
+
+// tick advances the fake's clock by a minute and returns it: the time of
+// a version created or updated now.
+func (f *fakeKV) tick() time.Time {
+	f.clock = f.clock.Add(time.Minute)
+	return f.clock
 }
 
 // Delete removes a secret, as DeleteSecret does (reads then answer 404).
@@ -126,6 +149,16 @@ func (f *fakeKV) Deny(name, inner string) {
 	f.deny[name] = inner
 }
 
+// DenyList answers listings of name's versions 403 Forbidden with the
+// given inner code, and reads of its values as usual: an identity with the
+// Get permission but not List ("AccessDenied"), or with a custom role that
+// has getSecret but not readMetadata ("ForbiddenByRbac").
+func (f *fakeKV) DenyList(name, inner string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.denyList[name] = inner
+}
+
 // Throttle answers the next n authorized requests 429 Throttled, with
 // Retry-After: retryAfter (seconds).
 func (f *fakeKV) Throttle(n int, retryAfter string) {
@@ -134,11 +167,19 @@ func (f *fakeKV) Throttle(n int, retryAfter string) {
 	f.throttle, f.retryAfter = n, retryAfter
 }
 
-// Reads returns the number of authorized GETs of name.
+// Reads returns the number of authorized GETs of name's value.
 func (f *fakeKV) Reads(name string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.reads[name]
+}
+
+// Pages returns the number of authorized GETs of a page of name's
+// versions.
+func (f *fakeKV) Pages(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pages[name]
 }
 
 // ReadsOf returns the number of successful GETs answered with version id.
@@ -190,9 +231,13 @@ func (f *fakeKV) serve(w http.ResponseWriter, r *http.Request) {
 	if len(parts) == 3 {
 		version = parts[2]
 	}
-	if r.Method == http.MethodGet {
+	listing := version == "versions" && r.Method == http.MethodGet // no version ID is "versions": they are hexadecimal
+	switch {
+	case listing:
+		f.pages[name]++
+	case r.Method == http.MethodGet:
 		f.reads[name]++
-	} else {
+	default:
 		f.writes++
 	}
 	if f.throttle > 0 {
@@ -203,15 +248,21 @@ func (f *fakeKV) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if inner, ok := f.deny[name]; ok {
-		f.forbidden(w, name, inner)
+		f.forbidden(w, name, inner, listing)
 		return
 	}
-	switch r.Method {
-	case http.MethodGet:
+	if inner, ok := f.denyList[name]; ok && listing {
+		f.forbidden(w, name, inner, true)
+		return
+	}
+	switch {
+	case listing:
+		f.list(w, r, name)
+	case r.Method == http.MethodGet:
 		f.get(w, name, version)
-	case http.MethodPut:
+	case r.Method == http.MethodPut:
 		f.put(w, r, name, version)
-	case http.MethodPatch:
+	case r.Method == http.MethodPatch:
 		f.patch(w, r, name, version)
 	default:
 		f.fail(w, http.StatusMethodNotAllowed, "BadParameter", "", "The method is not allowed.")
@@ -262,76 +313,6 @@ func (f *fakeKV) get(w http.ResponseWriter, name, version string) {
 	f.reply(w, f.bundle(name, v, true))
 }
 
-// put is Set Secret: {"value", "contentType", "tags", "attributes"}.
-func (f *fakeKV) put(w http.ResponseWriter, r *http.Request, name, version string) {
-	if version != "" {
-		f.fail(w, http.StatusBadRequest, "BadParameter", "", "Set Secret takes no version.")
-		return
-	}
-	var in struct {
-		Value       *string           `json:"value"`
-		ContentType string            `json:"contentType"`
-		Tags        map[string]string `json:"tags"`
-		Attributes  *struct {
-			Enabled *bool  `json:"enabled"`
-			Exp     *int64 `json:"exp"`
-		} `json:"attributes"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Value == nil {
-		f.fail(w, http.StatusBadRequest, "BadParameter", "", "The request body is not a valid secret: a value is required.")
-		return
-	}
-	id := f.set(name, *in.Value, func(v *kvVersion) {
-		v.contentType, v.tags = in.ContentType, in.Tags
-		if a := in.Attributes; a != nil {
-			if a.Enabled != nil {
-				v.enabled = *a.Enabled
-			}
-			if a.Exp != nil {
-				v.exp = time.Unix(*a.Exp, 0)
-			}
-		}
-	})
-	f.reply(w, f.bundle(name, f.versionByID(name, id), true))
-}
-
-// patch is Update Secret: attributes, tags and content type of a version;
-// its answer carries no value.
-func (f *fakeKV) patch(w http.ResponseWriter, r *http.Request, name, version string) {
-	v := f.find(w, name, version)
-	if v == nil {
-		return
-	}
-	var in struct {
-		ContentType *string           `json:"contentType"`
-		Tags        map[string]string `json:"tags"`
-		Attributes  *struct {
-			Enabled *bool  `json:"enabled"`
-			Exp     *int64 `json:"exp"`
-		} `json:"attributes"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		f.fail(w, http.StatusBadRequest, "BadParameter", "", "The request body is not valid JSON.")
-		return
-	}
-	if in.ContentType != nil {
-		v.contentType = *in.ContentType
-	}
-	if in.Tags != nil {
-		v.tags = in.Tags
-	}
-	if a := in.Attributes; a != nil {
-		if a.Enabled != nil {
-			v.enabled = *a.Enabled
-		}
-		if a.Exp != nil {
-			v.exp = time.Unix(*a.Exp, 0)
-		}
-	}
-	v.updated = time.Now()
-	f.reply(w, f.bundle(name, v, false))
-}
-
 func (f *fakeKV) versionByID(name, id string) *kvVersion {
 	for _, v := range f.secrets[name] {
 		if v.id == id {
@@ -351,6 +332,9 @@ func (f *fakeKV) bundle(name string, v *kvVersion, withValue bool) map[string]an
 	if !v.exp.IsZero() {
 		attrs["exp"] = v.exp.Unix()
 	}
+	if !v.nbf.IsZero() {
+		attrs["nbf"] = v.nbf.Unix()
+	}
 	out := map[string]any{"id": f.id(name, v.id), "attributes": attrs}
 	if withValue {
 		out["value"] = v.value
@@ -364,18 +348,23 @@ func (f *fakeKV) bundle(name string, v *kvVersion, withValue bool) map[string]an
 	return out
 }
 
-// forbidden answers 403 with the message Key Vault sends for each cause.
-func (f *fakeKV) forbidden(w http.ResponseWriter, name, inner string) {
+// forbidden answers 403 with the message Key Vault sends for each cause,
+// for a read of a value or a listing of versions.
+func (f *fakeKV) forbidden(w http.ResponseWriter, name, inner string, listing bool) {
+	action, permission := "getSecret/action", "get"
+	if listing {
+		action, permission = "readMetadata/action", "list"
+	}
 	const caller = "appid=1950a258-227b-4e31-a9cf-717495945fc2;oid=3975aeed-7d08-453b-b6f4-445f32698091;iss=https://sts.windows.net/" + fakeTenant + "/"
 	var msg string
 	switch inner {
 	case "ForbiddenByRbac":
 		msg = "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\n" +
-			"Caller: " + caller + "\r\nAction: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'\r\n" +
+			"Caller: " + caller + "\r\nAction: 'Microsoft.KeyVault/vaults/secrets/" + action + "'\r\n" +
 			"Resource: '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg-prod/providers/microsoft.keyvault/vaults/prod-kv/secrets/" + name + "'\r\n" +
 			"Assignment: (not found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\nVault: prod-kv;location=westeurope\r\n"
 	case "AccessDenied":
-		msg = "The user, group or application '" + caller + "' does not have secrets get permission on key vault 'prod-kv;location=westeurope'. " +
+		msg = "The user, group or application '" + caller + "' does not have secrets " + permission + " permission on key vault 'prod-kv;location=westeurope'. " +
 			"For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
 	case "ForbiddenByFirewall":
 		msg = "Client address is not authorized and caller is not a trusted service.\r\nClient address: 203.0.113.7\r\nCaller: " + caller + "\r\nVault: prod-kv;location=westeurope"

@@ -8,10 +8,12 @@ import (
 )
 
 // DefaultPollInterval is how often, by default, a credentials.Cache in
-// front of a [Provider] reads the secret's current version to see whether
-// it changed: five minutes, well within the grace period a two-key rotation
-// usually leaves the old key. Each check is one GET of the secret, made only
-// while the key is in use: at most 288 a day per process.
+// front of a [Provider] checks whether the secret has a new version: five
+// minutes, well within the grace period a two-key rotation usually leaves
+// the old key. Checks are made only while the key is in use: at most 288 a
+// day per process. Each lists the secret's versions, one request per 25
+// versions, and reads a value only when the newest version changed
+// ([WithPollByGet]: one GET instead).
 const DefaultPollInterval = 5 * time.Minute
 
 // Option configures a [Provider]; pass options to [New] or [NewFromURL].
@@ -23,6 +25,7 @@ type config struct {
 	fieldTag   string                   // tag whose value names the JSON field; "": none
 	poll       time.Duration            // PollInterval; <= 0: off
 	noExpiry   bool                     // ignore the exp attribute
+	pollByGet  bool                     // poll with a GET of the current version, not a listing
 	clientOpts *azsecrets.ClientOptions // NewFromURL only
 	pollSet    bool
 }
@@ -79,16 +82,37 @@ func WithFieldTag(tag string) Option {
 }
 
 // WithPollInterval sets how often a credentials.Cache in front of the
-// Provider reads the secret's current version, so that a key rotated in
-// Key Vault is used before the API revokes the old one. Each check is one
-// GET of the secret per process, made only while the key is used; when
-// the version changed, that same call carries the new key. Zero or
-// negative turns polling off: the key is then read again only after a
-// rejection or ahead of its expiry. The default is [DefaultPollInterval];
-// with [WithVersion], polling is off and a positive interval is an error.
+// Provider checks the secret for a new version, so that a key rotated in
+// Key Vault is used before the API revokes the old one. Checks are made
+// only while the key is used, once per process (see [Provider.Poll] for
+// what each costs). Zero or negative turns polling off: the key is then
+// read again only after a rejection or ahead of its expiry. The default is
+// [DefaultPollInterval]; with [WithVersion], polling is off and a positive
+// interval is an error.
 func WithPollInterval(d time.Duration) Option {
 	return func(c *config) error {
 		c.poll, c.pollSet = d, true
+		return nil
+	}
+}
+
+// WithPollByGet makes each poll one GET of the secret's current version
+// (value included) instead of a listing of its versions (properties only,
+// 25 to a page) followed by a GET only when the newest version changed.
+//
+// Choose it for a secret with many versions: a listing costs
+// ceil(versions/25) requests at every poll, a GET one request whatever the
+// history (a secret rotated daily for a year holds 365 versions: 15 pages
+// per poll). The price is that every poll transfers the value and is
+// recorded as a SecretGet in the vault's audit log. It also needs no List
+// permission (the "Key Vault Secrets User" role has both; an access policy
+// may grant Get alone). A poll by GET follows Key Vault's current version,
+// the newest, even when it is disabled or expired (an error matching
+// [ErrDisabled] or [ErrExpired], the current key kept), where a listing
+// skips it.
+func WithPollByGet() Option {
+	return func(c *config) error {
+		c.pollByGet = true
 		return nil
 	}
 }

@@ -11,16 +11,19 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/rekeyhq/rekey/credentials"
 )
 
-// API is the part of *azsecrets.Client the Provider calls. Pass the client
-// itself; the interface exists so that a wrapped client (one that adds
-// tracing, say) fits too.
+// API is the part of *azsecrets.Client the Provider calls: GetSecret to
+// read a version, NewListSecretPropertiesVersionsPager to poll. Pass the
+// client itself; the interface exists so that a wrapped client (one that
+// adds tracing, say) fits too.
 type API interface {
 	GetSecret(ctx context.Context, name, version string, options *azsecrets.GetSecretOptions) (azsecrets.GetSecretResponse, error)
+	NewListSecretPropertiesVersionsPager(name string, options *azsecrets.ListSecretPropertiesVersionsOptions) *runtime.Pager[azsecrets.ListSecretPropertiesVersionsResponse]
 }
 
 var (
@@ -118,6 +121,9 @@ func configure(opts []Option) (config, error) {
 	if cfg.version != "" {
 		if cfg.pollSet && cfg.poll > 0 {
 			return config{}, fmt.Errorf("azkv: WithVersion(%q) and WithPollInterval(%v): a pinned version never changes, so there is nothing to poll: drop one of them", cfg.version, cfg.poll)
+		}
+		if cfg.pollByGet {
+			return config{}, fmt.Errorf("azkv: WithVersion(%q) and WithPollByGet: a pinned version never changes, so it is not polled: drop WithPollByGet", cfg.version)
 		}
 		cfg.poll = 0
 	}
@@ -219,20 +225,40 @@ func (p *Provider) Refresh(ctx context.Context, rejected credentials.Credential)
 // (no polling) with [WithVersion].
 func (p *Provider) PollInterval() time.Duration { return p.cfg.poll }
 
-// Poll reports whether the secret's current version holds another key, or
-// another expiration date, than current. It costs one GET of the secret,
-// which returns the version's identifier, attributes and value together:
-// when the version changed, that one call carries the new key, with no
-// second read. "Unchanged" is not an error. An error (the new version
-// disabled or expired, access revoked, throttling) leaves the current key in
-// use; the Cache reports it through OnRefresh.
+// Poll reports whether the secret's newest usable version holds another
+// key, or another expiration date, than current. "Unchanged" is not an
+// error. An error (access revoked, throttling, no usable version left)
+// leaves the current key in use; the Cache reports it through OnRefresh.
 //
-// One GET is the cheapest way to ask: Key Vault bills a GET and each page of
-// a version listing alike, and a listing of the secret's versions (in no
-// documented order, 25 to a page) costs one page per 25 versions, plus a GET
-// of the new version when it changed, and the List permission.
+// By default Poll lists the secret's versions, properties only
+// (NewListSecretPropertiesVersionsPager: one request per 25 versions, in no
+// documented order), and picks the newest usable one: enabled, not expired
+// (unless [WithoutExpiry]) and already valid (its nbf, not before, passed),
+// newest by its created time, which is how Key Vault defines its current
+// version. Key Vault's times are whole seconds: among versions created in
+// the same second, the one the Provider holds wins if it is one of them,
+// then the later updated, then the greater version ID. If that version,
+// and its attributes, content type and tags, are those of the version the
+// Provider last read, nothing more is asked: no value crosses the network,
+// and the vault's audit log records a listing, not a SecretGet. Otherwise
+// Poll reads that version with one GET. A newest version that is disabled,
+// expired or not yet valid is skipped, so that an operator can stage a
+// version before enabling it.
+//
+// With [WithPollByGet], Poll is one GET of the current version, which
+// carries the new key when the version changed.
 func (p *Provider) Poll(ctx context.Context, current credentials.Credential) (credentials.Credential, bool, error) {
-	v, err := p.read(ctx, "Poll")
+	var v *version
+	var err error
+	if p.cfg.pollByGet || p.cfg.version != "" {
+		v, err = p.read(ctx, "Poll")
+	} else {
+		var same bool
+		v, same, err = p.pollByList(ctx, current)
+		if same {
+			return current, false, nil
+		}
+	}
 	if err != nil {
 		return current, false, err
 	}
@@ -259,6 +285,9 @@ func (p *Provider) String() string {
 	}
 	if p.cfg.fieldTag != "" {
 		b.WriteString(", FieldTag: " + strconv.Quote(p.cfg.fieldTag))
+	}
+	if p.cfg.pollByGet {
+		b.WriteString(", PollByGet: true")
 	}
 	return b.String() + "}"
 }

@@ -170,6 +170,9 @@ func TestConstructionErrors(t *testing.T) {
 		{"pinned and polled", func() (*azkv.Provider, error) {
 			return azkv.New(client, "s", azkv.WithVersion("0123abcd"), azkv.WithPollInterval(time.Minute))
 		}, "nothing to poll"},
+		{"pinned and polled by GET", func() (*azkv.Provider, error) {
+			return azkv.New(client, "s", azkv.WithVersion("0123abcd"), azkv.WithPollByGet())
+		}, "drop WithPollByGet"},
 		{"empty field", func() (*azkv.Provider, error) { return azkv.New(client, "s", azkv.WithField("")) }, "empty field name"},
 		{"empty field tag", func() (*azkv.Provider, error) { return azkv.New(client, "s", azkv.WithFieldTag("")) }, "empty tag name"},
 		{"client options with New", func() (*azkv.Provider, error) {

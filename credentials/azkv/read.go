@@ -17,22 +17,30 @@ import (
 	"github.com/rekeyhq/rekey/credentials"
 )
 
-// version is one version of the secret as read: its ID and the key in it.
+// version is one version of the secret as read: its ID, the key in it,
+// and the stamp of its properties that a poll compares.
 type version struct {
-	id   string
-	cred credentials.Credential
+	id    string
+	stamp string
+	cred  credentials.Credential
 }
 
 // read makes one GetSecret call, for the pinned version or the current one,
 // and extracts the credential.
 func (p *Provider) read(ctx context.Context, op string) (*version, error) {
+	return p.get(ctx, op, p.cfg.version)
+}
+
+// get makes one GetSecret call for version ("": the current one) and
+// extracts the credential.
+func (p *Provider) get(ctx context.Context, op, ver string) (*version, error) {
 	var resp *http.Response
-	out, err := p.api.GetSecret(policy.WithCaptureResponse(ctx, &resp), p.name, p.cfg.version, nil)
+	out, err := p.api.GetSecret(policy.WithCaptureResponse(ctx, &resp), p.name, ver, nil)
 	p.seeVault(resp)
 	if err != nil {
-		return nil, p.fail(ctx, op, err, resp)
+		return nil, p.fail(ctx, call{op: op, version: ver}, err, resp)
 	}
-	v, err := p.extract(op, &out.Secret)
+	v, err := p.extract(op, ver, &out.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +63,8 @@ func (p *Provider) seeVault(resp *http.Response) {
 
 // extract takes the key, and its expiry, out of a version Key Vault
 // returned.
-func (p *Provider) extract(op string, s *azsecrets.Secret) (*version, error) {
-	id := p.cfg.version
+func (p *Provider) extract(op, asked string, s *azsecrets.Secret) (*version, error) {
+	id := asked
 	if s.ID != nil {
 		if v := s.ID.Version(); v != "" {
 			id = v
@@ -134,7 +142,7 @@ func (p *Provider) extract(op string, s *azsecrets.Secret) (*version, error) {
 		return nil, &Error{Op: op, Name: p.name, Version: id, Vault: p.vaultHost(), Err: err,
 			msg: "the stored key is malformed (" + err.Error() + ")", hint: "fix the value and set it as a new version", local: true}
 	}
-	return &version{id: id, cred: cred}, nil
+	return &version{id: id, stamp: p.stamp(s.Attributes, s.ContentType, s.Tags), cred: cred}, nil
 }
 
 func (p *Provider) fieldHint() string {

@@ -25,18 +25,31 @@ import (
 // worker to finish a request started after it, and revokes the old key
 // then. The control case shows that the same rotation without polling costs
 // rejections, so the count checked is not zero by construction.
+//
+// Both poll modes are run. Polling by listing reads the vault's value
+// exactly twice however many polls run: on first use and once when the new
+// version appears; polling by GET reads it at every poll.
 func TestPlannedRotationCostsNoRejection(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		poll time.Duration
-	}{{"polling", 20 * time.Millisecond}, {"control without polling", 0}} {
+		name  string
+		poll  time.Duration
+		byGet bool
+	}{
+		{name: "polling by listing", poll: 20 * time.Millisecond},
+		{name: "polling by GET", poll: 20 * time.Millisecond, byGet: true},
+		{name: "control without polling"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := rekeytest.NewServer()
 			t.Cleanup(srv.Close)
 			f := newFakeKV(t)
 			k1 := srv.IssueKey().Key
 			v1 := f.Set("billing-api", k1)
-			p := newProvider(t, f, "billing-api", azkv.WithPollInterval(tc.poll))
+			opts := []azkv.Option{azkv.WithPollInterval(tc.poll)}
+			if tc.byGet {
+				opts = append(opts, azkv.WithPollByGet())
+			}
+			p := newProvider(t, f, "billing-api", opts...)
 			swapped := make(chan struct{})
 			var once sync.Once
 			logs := &logBuffer{}
@@ -97,9 +110,9 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 			wg.Wait()
 
 			st := srv.Stats()
-			reads := f.Reads("billing-api")
-			t.Logf("%d requests; API: %d accepted, %d rejected; Key Vault: %d reads (version 1: %d, version 2: %d)",
-				done.Load(), st.Accepted, st.Rejections, reads, f.ReadsOf(v1), f.ReadsOf(v2))
+			reads, pages := f.Reads("billing-api"), f.Pages("billing-api")
+			t.Logf("%d requests; API: %d accepted, %d rejected; Key Vault: %d reads of the value (version 1: %d, version 2: %d), %d pages of versions",
+				done.Load(), st.Accepted, st.Rejections, reads, f.ReadsOf(v1), f.ReadsOf(v2), pages)
 			if failed.Load() != 0 {
 				t.Errorf("%d requests failed, e.g. %v", failed.Load(), firstErr.Load())
 			}
@@ -115,6 +128,13 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 				}
 				if !strings.Contains(logs.String(), `"msg":"rekey: API key refreshed","reason":"changed"`) {
 					t.Errorf("the client's log does not report the swap:\n%s", logs)
+				}
+				switch {
+				case tc.byGet && pages != 0:
+					t.Errorf("polling by GET listed %d pages of versions, want none", pages)
+				case !tc.byGet && (reads != 2 || f.ReadsOf(v2) != 1 || pages < 1):
+					t.Errorf("polling by listing: %d reads of the value (version 2: %d), %d pages; want 2 reads (first use, version 2 once) and at least one page",
+						reads, f.ReadsOf(v2), pages)
 				}
 			} else {
 				if st.Rejections == 0 {
