@@ -83,7 +83,7 @@ func encode(set attribute.Set, skip ...attribute.Key) string {
 	var parts []string
 	for _, kv := range set.ToSlice() {
 		if !containsKey(skip, kv.Key) {
-			parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+			parts = append(parts, string(kv.Key)+"="+fmt.Sprint(kv.Value.AsInterface()))
 		}
 	}
 	sort.Strings(parts)
