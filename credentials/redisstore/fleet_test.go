@@ -242,9 +242,11 @@ func fleet(t *testing.T, n int, srv *rekeytest.Server, prefix string, extraEnv .
 // secret is secret, and the test Redis.
 func fleetAt(t *testing.T, n int, url, secret, prefix string, extraEnv ...string) []*worker {
 	t.Helper()
-	redisEnv := "REKEY_REDIS_ADDR="
+	// A worker on a Cluster or Sentinel does not use the test Redis, but
+	// its TestMain would start one of its own without an address.
+	redisEnv := "REKEY_REDIS_ADDR=" + redisAddr
 	if !hasEnv(extraEnv, envCluster) && !hasEnv(extraEnv, envSentinel) {
-		redisEnv += requireRedis(t)
+		redisEnv = "REKEY_REDIS_ADDR=" + requireRedis(t)
 	}
 	if testing.Short() {
 		t.Skip("multi-process test skipped in -short mode")
