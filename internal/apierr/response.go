@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"slices"
@@ -49,10 +50,27 @@ func (e *APIError) scrubAdded(req, sent *http.Request) {
 }
 
 func (e *APIError) scrubValue(v string) {
-	if _, after, ok := strings.Cut(v, " "); ok {
+	scheme, after, found := strings.Cut(v, " ")
+	if found {
 		v = after // "Bearer <key>"
 	}
 	if len(v) >= credentials.MinKeyLength {
 		e.Scrub(v)
+	}
+	if !found || !strings.EqualFold(scheme, "Basic") {
+		return
+	}
+	// "Basic base64(user:password)": either half may be the key, and the
+	// server may quote the pair encoded (padding dropped) or decoded.
+	e.Scrub(strings.TrimRight(v, "="))
+	pair, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return
+	}
+	user, password, _ := strings.Cut(string(pair), ":")
+	for _, s := range []string{string(pair), user, password} {
+		if len(s) >= credentials.MinKeyLength {
+			e.Scrub(s)
+		}
 	}
 }
