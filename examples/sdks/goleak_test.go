@@ -3,6 +3,7 @@ package sdks_test
 import (
 	"testing"
 
+	"go.opencensus.io/stats/view"
 	"go.uber.org/goleak"
 
 	"github.com/rekeyhq/rekey"
@@ -14,8 +15,16 @@ import (
 // connections of the pool that rekey's Clients share
 // (rekey.CloseIdleConnections): they are kept for reuse, as net/http keeps
 // http.DefaultTransport's, not leaked, and their goroutines end with them.
+//
+// It also stops OpenCensus's stats worker, which go.opencensus.io/stats/view
+// starts in its package init, once per process (google.golang.org/genai
+// pulls it in through cloud.google.com/go/auth/httptransport): no test
+// starts it, and view.Stop is its documented way to end.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(runThen{m, rekey.CloseIdleConnections})
+	goleak.VerifyTestMain(runThen{m, func() {
+		rekey.CloseIdleConnections()
+		view.Stop()
+	}})
 }
 
 // runThen runs the tests, then after.
