@@ -100,3 +100,16 @@ const (
 // Error never contains the key: rekey removes it from any text it copies
 // from the response, and URLs are printed without their query string.
 type APIError = apierr.APIError
+
+// PoolError is the cause (APIError.Err) of an invalid-key rejection that a
+// credentials.Pool could not get past: the request was sent with the
+// members it lists first, in order, and none served it; every other member
+// follows (StatusCode 0: it was out already). For each, Members says its
+// index, redacted key, the API's status and cause, and why it has no new
+// key (its refresh produced none: a *credentials.QuarantineError; or it
+// cools down). errors.Is and errors.As see through it to each member's
+// error, such as credentials.ErrSameKey. It never contains a key.
+type PoolError = apierr.PoolError
+
+// MemberError is one member's line in a [PoolError].
+type MemberError = apierr.MemberError

@@ -108,7 +108,7 @@ func telemetryText(t *testing.T, r *run) string {
 	var b strings.Builder
 	set := func(what string, s attribute.Set) {
 		for _, kv := range s.ToSlice() {
-			b.WriteString(what + " " + string(kv.Key) + "=" + fmt.Sprint(kv.Value.AsInterface()) + "\n")
+			b.WriteString(what + " " + string(kv.Key) + "=" + valueText(kv.Value) + "\n")
 		}
 	}
 	kvs := func(what string, kv []attribute.KeyValue) { set(what, attribute.NewSet(kv...)) }

@@ -19,6 +19,10 @@
 // header ([Transport.Header], [Transport.Scheme]), a query parameter
 // ([Transport.Query]) or HTTP Basic auth ([Transport.Basic], [BasicAuth]).
 //
+// With a credentials.Pool as Credentials, the Transport holds several keys
+// and fails over between them: a rejected request is replayed at once with
+// the next healthy key (see [Transport] and docs/pools.md).
+//
 // Which responses count as the rejection is up to [Transport.IsRejection].
 // The default, [IsInvalidKeyRejection], recognises every 401 and a 400 or
 // 403 whose error says the key is invalid, expired or revoked. For APIs

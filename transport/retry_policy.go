@@ -214,6 +214,11 @@ func (p *RetryPolicy) maxRetryAfter() time.Duration {
 // retryAfter parses resp's Retry-After header: delay-seconds or an HTTP
 // date (a date in the past means now).
 func (p *RetryPolicy) retryAfter(resp *http.Response) (time.Duration, bool) {
+	return retryAfter(resp)
+}
+
+// retryAfter parses resp's Retry-After header, capped at a day.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if v == "" {
 		return 0, false

@@ -68,7 +68,9 @@ type APIError struct {
 	// Err matches credentials.ErrRefreshedKeyRejected.
 	RefreshFailed bool
 	// Err is the underlying cause, if any: the refresh hook's error, or the
-	// caller's context error when it gave up waiting for a refresh.
+	// caller's context error when it gave up waiting for a refresh. With a
+	// key pool (credentials.Pool), it is a *PoolError saying what became
+	// of each member the request was sent with.
 	Err error
 }
 
@@ -113,7 +115,20 @@ func (e *APIError) Error() string {
 		b.WriteString(e.Cause.String())
 		b.WriteString(")")
 	}
+	pool, _ := e.Err.(*PoolError)
 	switch {
+	case pool != nil:
+		switch {
+		case e.Replayed:
+			b.WriteString("; refreshed once, still rejected; the pool's keys: ")
+		case e.NotReplayed != "":
+			b.WriteString("; request not replayed: ")
+			b.WriteString(e.NotReplayed)
+			b.WriteString("; the pool's keys: ")
+		default:
+			b.WriteString("; no key of the pool could serve it: ")
+		}
+		pool.describe(&b)
 	case e.Replayed:
 		b.WriteString("; refreshed once, still rejected")
 	case e.RefreshFailed && errors.Is(e.Err, credentials.ErrRefreshedKeyRejected):

@@ -48,7 +48,7 @@ func (e *ConnectionError) Error() string {
 func ConnectionCause(e *ConnectionError) string {
 	if e.StatusCode != 0 {
 		return "the connection failed while reading the response (status " + strconv.Itoa(e.StatusCode) +
-			": the API received the request): " + errString(e.Err)
+			": the API received the request): " + causeString(e.Err)
 	}
 	return DescribeConnectionFailure(e.Err)
 }
@@ -56,7 +56,7 @@ func ConnectionCause(e *ConnectionError) string {
 // DescribeConnectionFailure turns the network layer's terse errors into
 // what happened to a request that got no response.
 func DescribeConnectionFailure(err error) string {
-	s := errString(err)
+	s := causeString(err)
 	switch {
 	case errors.Is(err, syscall.ECONNRESET):
 		return "the connection was reset before a response arrived (" + s + ")"
@@ -66,7 +66,8 @@ func DescribeConnectionFailure(err error) string {
 	return "the connection failed before a response arrived: " + s
 }
 
-func errString(err error) string {
+// causeString is err's text, or "unknown cause" for nil.
+func causeString(err error) string {
 	if err == nil {
 		return "unknown cause"
 	}
