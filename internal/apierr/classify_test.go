@@ -84,6 +84,14 @@ func TestSaysKeyInvalidByMeaning(t *testing.T) {
 		{"", "token a b c d e f g invalid", true}, // eight words apart: near
 		{"", "invalid a b c d e f g token", true},
 		{"", "invalid a b c d e f g h token", false},
+		{"", "max_tokens is invalid", false}, // a payload parameter of a language model API
+		{"", "max_completion_tokens is invalid: must be at most 4096", false},
+		{"", "'input_tokens' is not valid for this model", false},
+		{"invalid_request_error", "token_count invalid", false},
+		{"", "The access_token is invalid", true},
+		{"", "refresh_token expired", true},
+		{"", "X-Auth-Token invalid", true},
+		{"max_tokens_invalid", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code+" "+tt.msg, func(t *testing.T) {

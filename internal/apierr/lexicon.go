@@ -7,6 +7,13 @@ package apierr
 var keyNouns = set("token", "tokens", "credential", "credentials", "apikey", "apikeys",
 	"secret", "session", "auth", "jwt", "bearer")
 
+// tokenCountWords, in one identifier with "token" or "tokens", say that
+// the tokens are units of text being counted (a language model's
+// "max_tokens", "input_tokens", "token_count", "tokens_per_min").
+var tokenCountWords = set("max", "min", "maximum", "minimum", "input", "output", "prompt",
+	"completion", "count", "limit", "total", "usage", "used", "remaining", "per", "num",
+	"number", "context", "length", "budget", "thinking", "cached", "reasoning")
+
 // keyQualifiers may precede "key" when it means the credential ("API key",
 // "the key", "invalid key"), and nothing else may: "idempotency key",
 // "metadata key" and "the specified key" (an object's name) are not

@@ -19,8 +19,39 @@ func words(text string) []string {
 	return out
 }
 
-// appendWords appends the words of one whitespace-free part to out.
+// appendWords appends the words of one whitespace-free part to out. In an
+// identifier that counts tokens ("max_tokens", "input_tokens",
+// "token_count"), "token" is a unit of text, not a credential: it becomes
+// the word "tokencount", so that "max_tokens is invalid" (a payload error)
+// does not read as "token ... invalid".
 func appendWords(out []string, s string) []string {
+	from := len(out)
+	out = appendParts(out, s)
+	if len(out)-from > 1 {
+		countsTokens(out[from:])
+	}
+	return out
+}
+
+// countsTokens renames token and tokens in the words of one identifier
+// when another of its words says they are counted.
+func countsTokens(w []string) {
+	counted := false
+	for _, x := range w {
+		counted = counted || tokenCountWords[x]
+	}
+	if !counted {
+		return
+	}
+	for i, x := range w {
+		if x == "token" || x == "tokens" {
+			w[i] = "tokencount"
+		}
+	}
+}
+
+// appendParts appends the words of the runs of letters and digits in s.
+func appendParts(out []string, s string) []string {
 	start := -1
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && isAlnum(s[i]) {
