@@ -201,7 +201,7 @@ var apisWithoutPreset = map[string]string{
 	"Razorpay API":                            "no key-status endpoint: every endpoint reads or writes payments data",
 	"Resend API":                              "no who-am-I endpoint, and a sending-only key may call nothing but the send endpoints",
 	"Sentry API":                              "no documented endpoint that any token may call (an organization token has only org:ci)",
-	"Spotify Web API":                         "GET /v1/me needs a user token, and GET /v1/markets is withdrawn for Development Mode apps",
+	"Spotify Web API":                         "GET /v1/me needs a user token, and GET /v1/markets, which any token may call, is deprecated for Development Mode apps (February 2026)",
 	"Telegram Bot API":                        "the token goes in the URL path (/bot<token>/getMe), where rekey does not put keys",
 	"Trello REST API":                         "a request needs both the API key and the token",
 	"X (Twitter) API v2":                      "GET /2/users/me needs a user-context token, and every read is billed",

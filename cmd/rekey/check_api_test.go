@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -278,4 +281,33 @@ func TestAPIPresetsMatchCorpus(t *testing.T) {
 	}
 	t.Logf("corpus: %d responses from %d APIs; %d presets check %d of them, %d have none",
 		len(cases), len(matchers), len(apiPresets), len(covered), len(apisWithoutPreset))
+}
+
+// TestCommandDocListsPresets keeps docs/command.md and the README in step
+// with the presets: every preset with its request and source, every API
+// without one with its reason, and the README's count.
+func TestCommandDocListsPresets(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "command.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range apiPresets {
+		row := fmt.Sprintf("| `%s` | `%s %s%s` | `%s` |", p.Name, p.method(), strings.TrimPrefix(p.Base, "https://"),
+			strings.ReplaceAll(p.Path, "{user}", "USER"), p.placement())
+		if !bytes.Contains(doc, []byte(row)) || !bytes.Contains(doc, []byte("("+p.Doc+")")) {
+			t.Errorf("docs/command.md lacks the row %q with its source %s", row, p.Doc)
+		}
+	}
+	for api, reason := range apisWithoutPreset {
+		if !bytes.Contains(doc, []byte("| "+api+" | "+reason+" |")) {
+			t.Errorf("docs/command.md lacks %q and why it has no preset", api)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d APIs known", len(apiPresets)); !bytes.Contains(readme, []byte(want)) {
+		t.Errorf("README.md lacks %q", want)
+	}
 }
