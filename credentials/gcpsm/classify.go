@@ -26,9 +26,13 @@ var stateRE = regexp.MustCompile(`\[[^\]]*/versions/([^\]/]+)\] is in (DISABLED|
 func (p *Provider) classify(ctx context.Context, op, ver string, err error, seen *attempts) *Error {
 	e := &Error{Secret: p.secret, Version: ver, Op: op, Err: err, Attempts: seen.failed}
 	cause, stopped := err, ""
-	if ctxErr := ctx.Err(); ctxErr != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+	ctxErr := ctx.Err()
+	if ctxErr != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		status.Code(err) == codes.DeadlineExceeded || status.Code(err) == codes.Canceled {
 		if ctxErr == nil {
+			// The call's own deadline (gRPC sends it to the server, whose
+			// RST_STREAM can arrive a moment before the caller's context
+			// says it has ended).
 			ctxErr = context.DeadlineExceeded
 		}
 		stopped = ctxErr.Error()
@@ -39,8 +43,8 @@ func (p *Provider) classify(ctx context.Context, op, ver string, err error, seen
 			e.Err = errors.Join(cause, ctxErr)
 		}
 	}
-	if c := ctx.Err(); c != nil && !errors.Is(e.Err, c) {
-		e.Err = errors.Join(e.Err, c) // gRPC's DEADLINE_EXCEEDED is not context.DeadlineExceeded
+	if ctxErr != nil && !errors.Is(e.Err, ctxErr) {
+		e.Err = errors.Join(e.Err, ctxErr) // gRPC's DEADLINE_EXCEEDED is not context.DeadlineExceeded
 	}
 	st, ok := status.FromError(cause)
 	if !ok { // a context's error, or one from outside gRPC
