@@ -61,7 +61,7 @@ func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.keyFile, "key-file", "", "read the key from the file at `PATH` (surrounding whitespace is trimmed)")
 	fs.StringVar(&cfg.keyCmd, "key-cmd", "", "run `CMD` and read the key from its stdout; CMD is split on spaces, no shell")
 	fs.StringVar(&cfg.header, "header", "", "send the bare key in the header `NAME` (such as X-API-Key) instead of Authorization: Bearer")
-	fs.Var(&cfg.basicU, "basic-user", "send the key as the HTTP Basic auth password of user `NAME` (Mailgun: api)")
+	fs.Var(&cfg.basicU, "basic-user", "send the key as the HTTP Basic auth password of user `NAME` (Mailgun: api; with --api, the user a preset needs, such as Twilio's account SID)")
 	fs.Var(&cfg.basicP, "basic-password", "send the key as the HTTP Basic auth user name, with password `P` (Stripe: \"\", Freshdesk: X)")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "give up after this long, retries included")
 	if code, stop := parseFlags(fs, args, stderr); stop {

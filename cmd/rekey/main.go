@@ -136,7 +136,7 @@ func printFlags(fs *flag.FlagSet) {
 			line += " " + name
 		}
 		line += "\n      " + help
-		if f.DefValue != "" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 			line += " (default " + f.DefValue + ")"
 		}
 		fmt.Fprintln(fs.Output(), line)
