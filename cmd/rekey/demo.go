@@ -162,7 +162,7 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 		bg.Add(1)
 		go func() { defer bg.Done(); keys.revokeAtRandom(runCtx, cfg.revokeEvery, &st) }()
 	}
-	prog := startProgress(stderr, func() string { return st.line(time.Since(start), cfg.duration) })
+	prog := startProgress(stderr, start.Add(cfg.duration), func() string { return st.line(time.Since(start), cfg.duration) })
 
 	results := make([]workerResult, cfg.workers)
 	var wg sync.WaitGroup
