@@ -70,7 +70,18 @@ func (e *Error) Error() string {
 		b.WriteString(a.Cause.String())
 		b.WriteString(")")
 	}
+	pool, _ := a.Err.(*apierr.PoolError)
 	switch {
+	case pool != nil:
+		switch {
+		case a.Replayed:
+			b.WriteString("; refreshed once, still rejected")
+		case a.NotReplayed != "":
+			b.WriteString("; call not replayed: ")
+			b.WriteString(a.NotReplayed)
+		}
+		b.WriteString("; ")
+		b.WriteString(strings.TrimPrefix(pool.Error(), "rekey: ")) // "no key of the pool could serve the request: [0] ..."
 	case a.Replayed:
 		b.WriteString("; refreshed once, still rejected")
 	case a.RefreshFailed && errors.Is(a.Err, credentials.ErrRefreshedKeyRejected):
