@@ -6,10 +6,12 @@ package grpcrekey_test
 // UNAUTHENTICATED and the details of Google's error model (AIP-193,
 // https://google.aip.dev/193: a google.rpc.ErrorInfo with reason
 // API_KEY_INVALID, a google.rpc.RequestInfo), and a key out of quota with
-// RESOURCE_EXHAUSTED, ErrorInfo reason RATE_LIMIT_EXCEEDED and a
-// google.rpc.RetryInfo, as Google's APIs answer an exhausted quota
-// (https://cloud.google.com/apis/design/errors#error_info, and the 429
-// RESOURCE_EXHAUSTED of https://ai.google.dev/gemini-api/docs/troubleshooting).
+// RESOURCE_EXHAUSTED, an ErrorInfo with reason RATE_LIMIT_EXCEEDED and the
+// metadata google/api/error_reason.proto gives it (service, quota_metric,
+// quota_limit:
+// https://github.com/googleapis/googleapis/blob/master/google/api/error_reason.proto),
+// and a google.rpc.RetryInfo, "when the clients can retry"
+// (https://github.com/googleapis/googleapis/blob/master/google/rpc/error_details.proto).
 // It counts, per key, the calls it accepted, rejected and refused for quota,
 // and checks the key in interceptors, before any handler runs.
 
