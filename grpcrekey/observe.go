@@ -131,8 +131,9 @@ func (o *observer) onPoolEvent() func(credentials.PoolEvent) {
 	return o.poolEvent
 }
 
-// poolEvent delivers a credentials.Pool's event to the hooks and the
-// logger, as a rekey.Client does.
+// poolEvent delivers a credentials.Pool's event to the logger, then to the
+// hooks (so that whoever a hook tells finds the record written), as a
+// rekey.Client does.
 func (o *observer) poolEvent(ev credentials.PoolEvent) {
 	member := []slog.Attr{slog.Int("member", ev.Member)}
 	if ev.Key != "" {
@@ -142,9 +143,6 @@ func (o *observer) poolEvent(ev credentials.PoolEvent) {
 	case credentials.MemberRefresh:
 		o.refreshOf(ev.Refresh, member...)
 	case credentials.MemberQuarantined:
-		if o.hooks.MemberQuarantined != nil {
-			o.hooks.MemberQuarantined(ev)
-		}
 		if o.log != nil {
 			attrs := append(member, slog.Time("until", ev.Until))
 			if ev.Err != nil {
@@ -152,12 +150,15 @@ func (o *observer) poolEvent(ev credentials.PoolEvent) {
 			}
 			o.log.LogAttrs(ev.Context, slog.LevelError, "rekey: pool key quarantined: its refresh produced no new key", attrs...)
 		}
-	case credentials.MemberRestored:
-		if o.hooks.MemberRestored != nil {
-			o.hooks.MemberRestored(ev)
+		if o.hooks.MemberQuarantined != nil {
+			o.hooks.MemberQuarantined(ev)
 		}
+	case credentials.MemberRestored:
 		if o.log != nil {
 			o.log.LogAttrs(ev.Context, slog.LevelInfo, "rekey: pool key restored", member...)
+		}
+		if o.hooks.MemberRestored != nil {
+			o.hooks.MemberRestored(ev)
 		}
 	}
 }

@@ -63,9 +63,10 @@ type keyServer struct {
 
 // barrier holds the rejections of key until n of them wait.
 type barrier struct {
-	key     string
-	n, seen int
-	release chan struct{}
+	key      string
+	n, seen  int
+	release  chan struct{}
+	timedOut atomic.Bool // a rejection gave up waiting: they were not all held at once
 }
 
 func newKeyServer(t testing.TB, valid ...string) *keyServer {
@@ -119,6 +120,14 @@ func (s *keyServer) holdRejections(key string, n int) {
 	s.hold = &barrier{key: key, n: n, release: make(chan struct{})}
 }
 
+// heldAtOnce reports whether the rejections holdRejections asked for were
+// all held until the last arrived.
+func (s *keyServer) heldAtOnce() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hold != nil && s.hold.seen == s.hold.n && !s.hold.timedOut.Load()
+}
+
 // counts returns what the server did with key: calls accepted, rejected
 // (UNAUTHENTICATED) and refused (RESOURCE_EXHAUSTED).
 func (s *keyServer) counts(key string) (accepted, rejected, refused int) {
@@ -164,7 +173,9 @@ func (s *keyServer) check(ctx context.Context) error {
 			select {
 			case <-h.release:
 			case <-ctx.Done():
+				h.timedOut.Store(true)
 			case <-time.After(10 * time.Second):
+				h.timedOut.Store(true)
 			}
 			s.mu.Lock()
 		}

@@ -154,8 +154,8 @@ func TestPoolConcurrentRejectionsRefreshEachMemberOnce(t *testing.T) {
 	_, ra, _ := srv.counts(keyA)
 	_, rb, _ := srv.counts(keyB)
 	_, rc, _ := srv.counts(keyC)
-	if ra != calls {
-		t.Errorf("the first key was rejected %d times, want %d, all at once", ra, calls)
+	if ra != calls || !srv.heldAtOnce() {
+		t.Errorf("the first key was rejected %d times (held until all had arrived: %v), want %d, all at once", ra, srv.heldAtOnce(), calls)
 	}
 	if n := len(log.of(transport.EventKeyRejected)); n != ra+rb+rc {
 		t.Errorf("%d rejection events, want %d", n, ra+rb+rc)
