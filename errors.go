@@ -42,6 +42,27 @@ var ErrRateLimited = apierr.ErrRateLimited
 // after transient retries.
 var ErrServer = apierr.ErrServer
 
+// ErrConnection is matched by a *[ConnectionError]: a request whose
+// connection failed before its whole response arrived (reset, closed early,
+// a network error) and that rekey did not, or could no longer, retry. The
+// API may or may not have received the request: a GET can simply be sent
+// again; a POST without an Idempotency-Key may have been performed (see
+// [ConnectionError]).
+var ErrConnection = apierr.ErrConnection
+
+// ConnectionError is returned when a request's connection failed before its
+// whole response arrived and rekey hands the failure to the caller: when
+// the request is not retried (a POST without an Idempotency-Key, a body
+// that cannot be re-read, [WithoutRetries]; NotRetried says which), inside
+// a [RetryError] when retries ran out, and from [Client.Do] when a
+// response's body is cut off (StatusCode is then its status: the API
+// received the request). Its message says what happened in words rather
+// than net/http's bare "EOF". It matches [ErrConnection], and errors.Is and
+// errors.As see through it to the network layer's error (io.EOF,
+// syscall.ECONNRESET, a *net.OpError). It is the same type as
+// transport.ConnectionError.
+type ConnectionError = apierr.ConnectionError
+
 // KeyCause says why an API rejected a key, when the API says so: the
 // runbook this library automates names three causes, and each calls for a
 // different next step. A revoked key may mean a leak worth an alert; an

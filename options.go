@@ -195,8 +195,8 @@ func WithInsecureHTTP() Option {
 //	rekey.WithRejection(transport.AnyOf(transport.IsInvalidKeyRejection,
 //		transport.StatusBody(400, "etcdserver: revision of auth store is old")))
 //
-// The README's "Tested against" table lists the matcher each API in rekey's
-// corpus needs.
+// docs/tested-against.md lists the matcher each API in rekey's corpus
+// needs; transport.Slack() and transport.GraphQL() are ready-made.
 func WithRejection(fn func(resp *http.Response, body func() []byte) bool) Option {
 	return func(s *settings) { s.isRejection = fn }
 }

@@ -20,9 +20,16 @@ import (
 // functions are the only calls into it, so that a new decoder replaces them
 // here alone.
 
-// saysKeyInvalid reports whether a reason (an ErrorInfo reason, or empty)
-// or a status message says that the key is invalid, expired or revoked.
-func saysKeyInvalid(reason, message string) bool { return apierr.SaysKeyInvalid(reason, message) }
+// isRejection applies rekey's one rule (apierr.Classify, shared with the
+// HTTP transport) to a reason (an ErrorInfo reason, or empty) and a status
+// message. authFailed says the code itself reports failed authentication
+// (Unauthenticated): then only words about what a valid key may do (scope,
+// permission, quota...) veto it; otherwise the words must say that the key
+// is invalid, expired or revoked.
+func isRejection(authFailed bool, reason, message string) bool {
+	rejection, _ := apierr.Classify(authFailed, reason, message)
+	return rejection
+}
 
 // causeOf returns why the key was rejected, as far as reason and message
 // say.

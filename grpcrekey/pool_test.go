@@ -240,8 +240,11 @@ func checkAllRevoked(t *testing.T, err error) {
 	if !errors.Is(err, credentials.ErrSameKey) {
 		t.Errorf("error %v: want the members' cause, ErrSameKey, to show through", err)
 	}
-	if !strings.Contains(err.Error(), "no key of the pool could serve the request: [0] ") {
-		t.Errorf("error %q does not list the members", err)
+	// The members the call was sent with come first: a call made while the
+	// first was out already was sent with the second alone.
+	text := err.Error()
+	if !strings.Contains(text, "no key of the pool could serve the request: [") || !strings.Contains(text, "[0] "+credentials.Redact(keyA)) || !strings.Contains(text, "[1] "+credentials.Redact(keyB)) {
+		t.Errorf("error %q does not list both members", err)
 	}
 	st := status.Convert(err)
 	if st.Code() != codes.Unauthenticated || st.Message() != "API key not valid. Please pass a valid API key." {

@@ -43,12 +43,13 @@ revoked) and the next step for that cause. The key itself is never printed.
 Choose a URL that any valid key may GET, such as the API's "who am I" or
 key-status endpoint.
 
-Besides any 401, and a 400 or 403 whose error says the key is invalid,
-expired or revoked, check recognises the rejections that need a matcher in
-an application (see the README's "Tested against" table): Slack's 200
-{"ok": false, "error": "invalid_auth"} and its kin, AWS API Gateway's 403
-ForbiddenException, and the Google Maps web services' 200 REQUEST_DENIED
-for an invalid or expired key.
+Besides a 401 (unless it is only about scope, permission or quota), and a
+400 or 403 whose error says the key is invalid, expired or revoked, check
+recognises the rejections that need a matcher in an application (see
+docs/tested-against.md): Slack's 200 {"ok": false, "error": "invalid_auth"}
+and its kin, a GraphQL 200 whose errors say UNAUTHENTICATED, AWS API
+Gateway's 403 ForbiddenException, and the Google Maps web services' 200
+REQUEST_DENIED for an invalid or expired key.
 
 Exit status:
 
@@ -188,7 +189,7 @@ func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err e
 		return exitUsage
 	case errors.As(err, &apiErr):
 		fmt.Fprintf(stderr, "rekey check: could not check the key: %v\n", err)
-		if apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
+		if apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
 			fmt.Fprintln(stderr, "rekey check: the key may be valid but not for this URL: try an endpoint that any valid key may GET")
 		}
 		return exitTrouble
@@ -290,6 +291,7 @@ func serverMessage(e *rekey.APIError) string {
 var checkRejection = transport.AnyOf(
 	transport.IsInvalidKeyRejection,
 	transport.OKFalse(transport.SlackCodes...),
+	transport.GraphQL(),
 	transport.StatusHeader(http.StatusForbidden, "X-Amzn-Errortype", "ForbiddenException"),
 	transport.StatusBody(http.StatusOK, "The provided API key is invalid."),
 	transport.StatusBody(http.StatusOK, "The provided API key is expired."),
