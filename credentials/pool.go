@@ -53,7 +53,7 @@ type PoolOptions struct {
 // Pool holds several keys for one API: Azure's key1 and key2, a primary and
 // a standby from a secret store, or keys that share the load. It is a
 // [Provider], accepted wherever one is; package transport (and so
-// rekey.Client) recognises it and fails over:
+// rekey.Client) and grpcrekey recognise it and fail over:
 //
 //   - Each provider is a member with a [Cache] of its own (its own refresh,
 //     expiry and polling); a *Cache given as a provider is used as is.

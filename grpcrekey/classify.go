@@ -3,6 +3,7 @@ package grpcrekey
 import (
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,12 +40,16 @@ func causeOf(reason, message string) apierr.KeyCause { return apierr.CauseOf(rea
 const (
 	errorInfoURL   = "type.googleapis.com/google.rpc.ErrorInfo"
 	requestInfoURL = "type.googleapis.com/google.rpc.RequestInfo"
+	retryInfoURL   = "type.googleapis.com/google.rpc.RetryInfo"
 )
 
 // details are the facts read from a status's google.rpc details: the first
-// ErrorInfo's reason and domain, the first RequestInfo's request ID.
+// ErrorInfo's reason and domain, the first RequestInfo's request ID, the
+// first RetryInfo's delay ("clients should wait at least this long between
+// retrying the same request"; zero when absent, negative or invalid).
 type details struct {
 	reason, domain, requestID string
+	retryDelay                time.Duration
 }
 
 // decodeDetails reads the ErrorInfo and RequestInfo details of st, if any.
@@ -62,6 +67,11 @@ func decodeDetails(st *status.Status) details {
 			var ri errdetails.RequestInfo
 			if d.requestID == "" && proto.Unmarshal(a.GetValue(), &ri) == nil {
 				d.requestID = clean(ri.GetRequestId())
+			}
+		case retryInfoURL:
+			var ri errdetails.RetryInfo
+			if d.retryDelay == 0 && proto.Unmarshal(a.GetValue(), &ri) == nil && ri.GetRetryDelay().IsValid() {
+				d.retryDelay = max(ri.GetRetryDelay().AsDuration(), 0)
 			}
 		}
 	}

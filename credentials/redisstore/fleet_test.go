@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,6 +60,31 @@ type event struct {
 	OK     int64    `json:"ok,omitempty"`
 	Failed int64    `json:"failed,omitempty"`
 	Errors []string `json:"errors,omitempty"` // the first few failures
+	// Warnings are the Store's warnings (Redis unavailable, a key not
+	// stored), after which a process refreshes on its own by design.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// warningLog is a slog.Handler that keeps the messages of warnings.
+type warningLog struct {
+	mu   *sync.Mutex
+	msgs *[]string
+}
+
+func (h warningLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h warningLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.msgs = append(*h.msgs, r.Message)
+	return nil
+}
+func (h warningLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h warningLog) WithGroup(string) slog.Handler      { return h }
+
+func (h warningLog) list() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), *h.msgs...)
 }
 
 // TestFleetWorker is one replica: it is run only by the fleet tests, in a
@@ -99,7 +125,9 @@ func TestFleetWorker(t *testing.T) {
 			return real(ctx, rejected)
 		}
 	}
-	store, err := New(rdb, mint, WithPrefix(prefix), WithLease(lease), WithPollInterval(50*time.Millisecond))
+	warnings := warningLog{mu: new(sync.Mutex), msgs: new([]string)}
+	store, err := New(rdb, mint, WithPrefix(prefix), WithLease(lease), WithPollInterval(50*time.Millisecond),
+		WithLogger(slog.New(warnings)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +194,7 @@ func TestFleetWorker(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	emit(event{Event: "result", OK: ok.Load(), Failed: failed.Load(), Errors: errs})
+	emit(event{Event: "result", OK: ok.Load(), Failed: failed.Load(), Errors: errs, Warnings: warnings.list()})
 }
 
 // workerRedis is the worker's Redis client: a Cluster client (envCluster),
