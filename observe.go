@@ -165,9 +165,8 @@ func (o *observer) poolEvent(ev credentials.PoolEvent) {
 		o.refreshOf(ev.Refresh, member...)
 		return
 	case credentials.MemberQuarantined:
-		if o.hooks.MemberQuarantined != nil {
-			o.hooks.MemberQuarantined(ev)
-		}
+		// The log line first, then the hook: a hook that reports the
+		// event done finds the line written.
 		if o.log != nil {
 			attrs := append(member, slog.Time("until", ev.Until))
 			if ev.Err != nil {
@@ -175,12 +174,15 @@ func (o *observer) poolEvent(ev credentials.PoolEvent) {
 			}
 			o.log.LogAttrs(orBackground(ev.Context), slog.LevelError, "rekey: pool key quarantined: its refresh produced no new key", attrs...)
 		}
-	case credentials.MemberRestored:
-		if o.hooks.MemberRestored != nil {
-			o.hooks.MemberRestored(ev)
+		if o.hooks.MemberQuarantined != nil {
+			o.hooks.MemberQuarantined(ev)
 		}
+	case credentials.MemberRestored:
 		if o.log != nil {
 			o.log.LogAttrs(orBackground(ev.Context), slog.LevelInfo, "rekey: pool key restored", member...)
+		}
+		if o.hooks.MemberRestored != nil {
+			o.hooks.MemberRestored(ev)
 		}
 	}
 }
@@ -203,10 +205,7 @@ func (o *observer) refreshOf(ev credentials.RefreshEvent, more ...slog.Attr) {
 	default:
 		return
 	}
-	if hook != nil {
-		hook(ev)
-	}
-	if o.log != nil {
+	if o.log != nil { // the line first, then the hook, as for pool events
 		attrs := []slog.Attr{slog.String("reason", ev.Reason.String())}
 		if ev.Phase != credentials.RefreshStarted {
 			attrs = append(attrs, slog.Duration("duration", ev.Duration), slog.Int("attempts", ev.Attempts))
@@ -219,6 +218,9 @@ func (o *observer) refreshOf(ev credentials.RefreshEvent, more ...slog.Attr) {
 		}
 		attrs = append(attrs, more...)
 		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
+	}
+	if hook != nil {
+		hook(ev)
 	}
 }
 
