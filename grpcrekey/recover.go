@@ -138,7 +138,7 @@ func rejection(cl *call, st *status.Status, key string) *Error {
 	e := &apierr.APIError{
 		StatusCode: httpStatus(st.Code()),
 		Code:       d.reason,
-		Message:    clean(st.Message()),
+		Message:    apierr.Clean(st.Message()),
 		RequestID:  d.requestID,
 		Method:     cl.method,
 		URL:        "grpc://" + authority(cl.cc) + cl.method,
