@@ -87,6 +87,8 @@ func classify(err error) string {
 		return "timeout"
 	case errors.As(err, &retryErr):
 		return "connection" // a connection error that outlasted the retries
+	case errors.Is(err, rekey.ErrConnection):
+		return "connection" // one rekey did not retry (a POST with no Idempotency-Key), and says why
 	}
 	return ""
 }
