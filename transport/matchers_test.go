@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -124,6 +125,8 @@ func TestPeekedStreamIsRestored(t *testing.T) {
 	chunks := []string{"data: {\"delta\":\"one\"}\n\n", "data: {\"delta\":\"two\"}\n\n", "data: [DONE]\n\n"}
 	more := make(chan struct{})
 	srv := newAPI(t)
+	sendRest := sync.OnceFunc(func() { close(more) })
+	t.Cleanup(sendRest) // before the server's Close, which waits for this handler
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, chunks[0])
@@ -144,7 +147,7 @@ func TestPeekedStreamIsRestored(t *testing.T) {
 		},
 	}
 	resp, err := get(t, &http.Client{Transport: tr}, srv.URL)
-	close(more)
+	sendRest()
 	if err != nil {
 		t.Fatal(err)
 	}
