@@ -246,6 +246,26 @@ func TestCacheCloseStopsBackgroundRefresh(t *testing.T) {
 	}
 }
 
+// A Cache prints as its credential would (redacted), or as empty.
+func TestCacheString(t *testing.T) {
+	c := &credentials.Cache{Provider: credentials.Static(keyN(1))}
+	for _, verb := range []string{"%v", "%s", "%+v", "%#v"} {
+		if got := fmt.Sprintf(verb, c); got != "credentials.Cache{empty}" {
+			t.Errorf("%s of an empty Cache = %q; want credentials.Cache{empty}", verb, got)
+		}
+	}
+	cred, err := c.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "credentials.Cache{" + cred.String() + "}"
+	for _, verb := range []string{"%v", "%s", "%+v", "%#v"} {
+		if got := fmt.Sprintf(verb, c); got != want {
+			t.Errorf("%s of a filled Cache = %q; want %q", verb, got, want)
+		}
+	}
+}
+
 func TestCacheWithoutSources(t *testing.T) {
 	var c credentials.Cache
 	if _, err := c.Retrieve(context.Background()); !errors.Is(err, credentials.ErrNoCredentials) {

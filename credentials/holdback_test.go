@@ -20,16 +20,21 @@ import (
 // so each test waits about a second.
 const aheadLife = 2 * time.Second
 
-// retrieveInWindow calls c.Retrieve until one call falls wholly inside
-// cred's refresh-ahead window, and reports whether one did. cred was stored
-// in c before stored, with an ExpiryWindow of at least its life: the Cache
-// then refreshes it ahead from half its remaining life at storage (minus
-// jitter) before expiry, so from expiry-(expiry-stored)/2 at the latest.
-// On a machine so loaded that the key expires between two calls it reports
-// false, and the caller starts over: no test judges the machine's speed.
-func retrieveInWindow(t *testing.T, c *credentials.Cache, cred credentials.Credential, stored time.Time) bool {
+// windowOpens returns when, at the latest, a Cache with an ExpiryWindow of
+// at least cred's life starts refreshing cred ahead of its expiry, cred
+// having been stored before stored: the window is capped at half the
+// remaining life at storage (minus jitter), so it opens at
+// expiry-(expiry-stored)/2 at the latest.
+func windowOpens(cred credentials.Credential, stored time.Time) time.Time {
+	return cred.Expiry.Add(-cred.Expiry.Sub(stored) / 2)
+}
+
+// retrieveInWindow calls c.Retrieve until one call falls wholly between
+// opens and expiry, and reports whether one did. On a machine so loaded
+// that expiry passes between two calls it reports false, and the caller
+// starts over: no test judges the machine's speed.
+func retrieveInWindow(t *testing.T, c *credentials.Cache, opens, expiry time.Time) bool {
 	t.Helper()
-	opens := cred.Expiry.Add(-cred.Expiry.Sub(stored) / 2)
 	for {
 		before := time.Now()
 		if _, err := c.Retrieve(context.Background()); err != nil {
@@ -37,7 +42,7 @@ func retrieveInWindow(t *testing.T, c *credentials.Cache, cred credentials.Crede
 		}
 		after := time.Now()
 		switch {
-		case !after.Before(cred.Expiry):
+		case !after.Before(expiry):
 			t.Logf("the key expired before a Retrieve inside its window: trying again")
 			return false
 		case !before.Before(opens):
@@ -84,7 +89,7 @@ func TestCacheRejectedKeyIsStillRefreshedAhead(t *testing.T) {
 		if _, err := c.Invalidate(context.Background(), fresh); !errors.Is(err, credentials.ErrRefreshedKeyRejected) {
 			t.Fatalf("a rejection within RejectedKeyCooldown: err = %v; want ErrRefreshedKeyRejected", err)
 		}
-		if !retrieveInWindow(t, c, fresh, stored) {
+		if !retrieveInWindow(t, c, windowOpens(fresh, stored), fresh.Expiry) {
 			return false
 		}
 		waitFor(t, "a refresh ahead of the rejected key's expiry", func() bool {
@@ -129,7 +134,7 @@ func TestCacheFailedRefreshAheadDoesNotHoldBackRejection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !retrieveInWindow(t, c, first, stored) {
+		if !retrieveInWindow(t, c, windowOpens(first, stored), first.Expiry) {
 			return false
 		}
 		waitFor(t, "the refresh ahead to fail", func() bool {
