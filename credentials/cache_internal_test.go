@@ -57,3 +57,14 @@ func TestRefreshPointJitter(t *testing.T) {
 		}
 	}
 }
+
+// A key without expiry from a Provider that is not a Poller has no refresh
+// point: Retrieve is one atomic load, with no clock read.
+func TestCacheWithoutExpiryOrPollingHasNoRefreshPoint(t *testing.T) {
+	for _, p := range []Provider{Static("rk_test_key_internal_0001"), FileWith("/nonexistent", FileOptions{PollInterval: -1})} {
+		c := &Cache{Provider: p}
+		if e := c.newEntry(Credential{Key: "rk_test_key_internal_0001"}); !e.refreshAt.IsZero() || !e.pollAt.IsZero() {
+			t.Errorf("%v: refresh point %v, poll point %v; want none", p, e.refreshAt, e.pollAt)
+		}
+	}
+}
