@@ -31,9 +31,11 @@ func TestValidate(t *testing.T) {
 		{"space inside", goodKey[:10] + " " + goodKey[10:], "whitespace at byte 11"},
 		{"line break inside", goodKey[:10] + "\r\n" + goodKey[10:], "line break at byte 11"},
 		{"control character", goodKey[:5] + "\x00" + goodKey[5:], "control character at byte 6"},
-		{"smart quote", "\u201c" + goodKey + "\u201d", "non-ASCII"},
-		{"look-alike letter", strings.Replace(goodKey, "a", "\u0430", 1), "non-ASCII"},
+		{"smart quote", "\u201c" + goodKey + "\u201d", "non-ASCII character at byte 1 "},
+		{"look-alike letter", goodKey[:9] + "\u0430" + goodKey[9:], "non-ASCII character at byte 10 "},
+		{"only a pair of quotes", `""`, "quotes"}, // API_KEY="" read without unquoting
 		{"too short", "abc123", "only 6 characters"},
+		{"the shortest accepted", "abc12345", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
