@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -92,7 +93,7 @@ func TestAnyOfReadsTheBodyOnce(t *testing.T) {
 	if read.Load() != 100 {
 		t.Errorf("the matchers read %d bytes, want one read bounded at MaxErrorBody (100)", read.Load())
 	}
-	got, _ := io.ReadAll(resp.Body)
+	got, _ := io.ReadAll(testwait.Progressing(resp.Body))
 	resp.Body.Close()
 	if !strings.HasSuffix(string(got), `"}`) || len(got) != len(`{"ok":true,"padding":""}`)+1000 {
 		t.Errorf("body not restored whole: %d bytes", len(got))

@@ -274,7 +274,7 @@ func TestReturnResponseConcurrentCallers(t *testing.T) {
 					return
 				}
 				defer resp.Body.Close()
-				body, err := io.ReadAll(resp.Body)
+				body, err := io.ReadAll(testwait.Progressing(resp.Body))
 				var got int64
 				fmt.Sscanf(resp.Header.Get("X-Request-Id"), "req_%d", &got)
 				if err != nil || resp.StatusCode != http.StatusUnauthorized || string(body) != longRejection(got) {

@@ -12,6 +12,7 @@
 package testwait
 
 import (
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -79,4 +80,31 @@ func Until(t testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// maxEmptyReads is how many reads in a row may return nothing before
+// [Progressing] gives up, as bufio.Scanner does.
+const maxEmptyReads = 100
+
+// Progressing wraps r so that reading it to the end cannot spin forever: a
+// Read that returns no bytes and no error, maxEmptyReads times in a row,
+// fails with io.ErrNoProgress. io.ReadAll over a broken body (one that
+// always returns 0, nil) then fails the test instead of hanging it.
+func Progressing(r io.Reader) io.Reader { return &progressing{r: r} }
+
+type progressing struct {
+	r     io.Reader
+	empty int
+}
+
+func (p *progressing) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 || err != nil || len(b) == 0 {
+		p.empty = 0
+		return n, err
+	}
+	if p.empty++; p.empty >= maxEmptyReads {
+		return 0, io.ErrNoProgress
+	}
+	return 0, nil
 }

@@ -1,7 +1,9 @@
 package testwait_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -117,5 +119,27 @@ func TestHelpers(t *testing.T) {
 				t.Errorf("the event never happened: failure %q; want one saying %q after %v", msg, tc.contains, short)
 			}
 		})
+	}
+}
+
+// stuck is a reader that always returns nothing and no error.
+type stuck struct{}
+
+func (stuck) Read([]byte) (int, error) { return 0, nil }
+
+// Progressing passes a reader's bytes through and ends a read that makes
+// no progress.
+func TestProgressing(t *testing.T) {
+	b, err := io.ReadAll(testwait.Progressing(strings.NewReader("whole body")))
+	if err != nil || string(b) != "whole body" {
+		t.Errorf("ReadAll = %q, %v; want the whole body", b, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(testwait.Progressing(stuck{}))
+		done <- err
+	}()
+	if err := testwait.Recv(t, done, testwait.Timeout, "ReadAll of a stuck reader to return"); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("ReadAll of a stuck reader: %v; want io.ErrNoProgress", err)
 	}
 }
