@@ -117,6 +117,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			Header:            s.header,
 			Scheme:            s.scheme,
 			Query:             s.query,
+			Basic:             s.basic,
 			Hosts:             append([]string{base.Host}, s.hosts...),
 			AllowInsecureHTTP: s.insecure,
 			IsRejection:       s.isRejection,

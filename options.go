@@ -24,6 +24,7 @@ type settings struct {
 	header              string
 	scheme              string
 	query               string
+	basic               *transport.BasicAuth
 	hosts               []string
 	insecure            bool
 	isRejection         func(*http.Response, func() []byte) bool
@@ -125,6 +126,35 @@ func WithQueryParam(name string) Option {
 			s.fail("WithQueryParam(\"\"): name the query parameter that carries the key")
 		}
 		s.query = name
+	}
+}
+
+// WithBasicAuth sends the key in HTTP Basic authentication, for the APIs
+// that take it there: as the password of a fixed user name,
+//
+//	rekey.WithBasicAuth(transport.BasicKeyAsPassword("api"))            // Mailgun
+//	rekey.WithBasicAuth(transport.BasicKeyAsPassword(accountSID))       // Twilio
+//	rekey.WithBasicAuth(transport.BasicKeyAsPassword("me@example.com")) // Atlassian Cloud
+//
+// or as the user name with a fixed or empty password,
+//
+//	rekey.WithBasicAuth(transport.BasicKeyAsUser(""))  // Stripe
+//	rekey.WithBasicAuth(transport.BasicKeyAsUser("X")) // Freshdesk
+//
+// Each new key is checked for its place (no colon in a user name, not a
+// pair encoded by hand) before it is sent; see transport.BasicAuth. It
+// cannot be combined with [WithHeader], [WithScheme] or [WithQueryParam].
+func WithBasicAuth(b *transport.BasicAuth) Option {
+	return func(s *settings) {
+		if b == nil {
+			s.fail("WithBasicAuth(nil): pass transport.BasicKeyAsPassword(user) or transport.BasicKeyAsUser(password)")
+			return
+		}
+		if err := b.Validate(); err != nil {
+			s.errs = append(s.errs, err)
+		}
+		c := *b // the caller's value may change after NewClient
+		s.basic = &c
 	}
 }
 
@@ -279,6 +309,9 @@ func (s *settings) check() error {
 	}
 	if s.header != "" && s.query != "" {
 		s.fail("both WithHeader and WithQueryParam place the key: use one")
+	}
+	if s.basic != nil && (s.header != "" || s.scheme != "" || s.query != "") {
+		s.fail("WithBasicAuth places the key in Authorization: Basic; drop WithHeader, WithScheme and WithQueryParam")
 	}
 	return errors.Join(s.errs...)
 }

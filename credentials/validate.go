@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -92,3 +93,78 @@ func problem(key string) string {
 }
 
 func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+// ValidateBasicUser checks key, on top of [Validate], for use as the user
+// name of HTTP Basic authentication (RFC 7617), as Stripe and Freshdesk take
+// it: a user name cannot contain a colon (the server would split the key
+// there), and the key must not be a Basic credential encoded already. The
+// error is a [*MalformedKeyError], never showing the key.
+func ValidateBasicUser(key string) error {
+	if p := problem(key); p != "" {
+		return &MalformedKeyError{Problem: p}
+	}
+	if i := strings.IndexByte(key, ':'); i >= 0 {
+		return &MalformedKeyError{Problem: fmt.Sprintf("the key contains a colon at byte %d, which HTTP Basic auth cannot carry in a user name: if it is \"user:password\", store only the key and configure the other part on the transport", i+1)}
+	}
+	if preEncoded(key) {
+		return &MalformedKeyError{Problem: preEncodedProblem}
+	}
+	return nil
+}
+
+// ValidateBasicPassword checks key, on top of [Validate], for use as the
+// password of HTTP Basic authentication (RFC 7617) with the user name user,
+// as Mailgun ("api"), Twilio (the account SID) and Atlassian (an email) take
+// it: the key must not start with the user name and a colon (the pair
+// pasted where the key belongs), and must not be a Basic credential encoded
+// already. The error is a [*MalformedKeyError], never showing the key.
+func ValidateBasicPassword(user, key string) error {
+	if p := problem(key); p != "" {
+		return &MalformedKeyError{Problem: p}
+	}
+	if user != "" && strings.HasPrefix(key, user+":") {
+		return &MalformedKeyError{Problem: "the key starts with the user name and a colon: store only the key (the password); the transport adds the user name"}
+	}
+	if preEncoded(key) {
+		return &MalformedKeyError{Problem: preEncodedProblem}
+	}
+	return nil
+}
+
+const preEncodedProblem = `the key is already a base64-encoded "user:password" pair: store the key itself; the transport encodes it with the user name`
+
+// preEncoded reports whether key is the base64 form of a "user:password"
+// pair as keys and user names are written (letters, digits, "-._~+@"), one
+// side of the colon at least MinKeyLength long: a pair encoded by hand where
+// the key alone belongs. A random key is taken for one with odds of about
+// one in 4×10^7 at 16 characters and below one in 10^14 at 32 (each decoded byte
+// must be one of 69 values out of 256).
+func preEncoded(key string) bool {
+	if len(key)%4 != 0 || len(key) < 12 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !isBase64(c) && !(c == '=' && i >= len(key)-2) {
+			return false
+		}
+	}
+	decoded, err := base64.StdEncoding.DecodeString(key)
+	if err != nil {
+		return false
+	}
+	for _, c := range decoded {
+		if !isPairByte(c) {
+			return false
+		}
+	}
+	user, password, found := strings.Cut(string(decoded), ":")
+	return found && (len(user) >= MinKeyLength || len(password) >= MinKeyLength)
+}
+
+func isPairByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+@:", c) >= 0
+}
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
+}

@@ -28,7 +28,9 @@
 //	GET  /v1/forbidden   403 {"error": "Forbidden", ...}: a permission problem, not a key problem
 //
 // Every path but /v1/keys needs an API key, presented as "Authorization:
-// Bearer <key>", as "X-API-Key: <key>", or as the api_key query parameter.
+// Bearer <key>", as "X-API-Key: <key>", as the api_key query parameter, or
+// in HTTP Basic auth as the password ("api:<key>") or the user name
+// ("<key>:" or "<key>:X").
 //
 // # Use with rekey
 //

@@ -79,11 +79,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // presentedKey finds the API key in the request: "Authorization: Bearer
-// <key>" (scheme case-insensitive; other schemes are ignored), else the
-// X-API-Key header, else the api_key query parameter.
+// <key>" (scheme case-insensitive; other schemes are ignored), or HTTP
+// Basic auth with the key as the password or the user name (the half that
+// starts with KeyPrefix, else the password), else the X-API-Key header,
+// else the api_key query parameter.
 func presentedKey(r *http.Request) string {
 	if scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		return key
+	}
+	if user, password, ok := r.BasicAuth(); ok {
+		if strings.HasPrefix(user, KeyPrefix) && !strings.HasPrefix(password, KeyPrefix) {
+			return user
+		}
+		return password
 	}
 	if key := r.Header.Get("X-API-Key"); key != "" {
 		return key

@@ -24,6 +24,9 @@ func TestKeyPlacements(t *testing.T) {
 		{"Authorization: bearer (any case)", func(r *http.Request, k string) { r.Header.Set("Authorization", "BEARER "+k) }},
 		{"X-API-Key", apiKeyHeader},
 		{"api_key query parameter", queryParam},
+		{"Basic auth, key as the password", func(r *http.Request, k string) { r.SetBasicAuth("api", k) }},
+		{"Basic auth, key as the user", func(r *http.Request, k string) { r.SetBasicAuth(k, "") }},
+		{"Basic auth, key as the user, fixed password", func(r *http.Request, k string) { r.SetBasicAuth(k, "X") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if a := send(t, srv, "GET", "/v1/echo", tc.place, good, ""); a.status != http.StatusOK {

@@ -56,6 +56,9 @@ func newCorpusServer(t *testing.T, c corpus.Case, rejected ...string) *corpusSer
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if _, password, ok := r.BasicAuth(); ok {
+			key = password
+		}
 		s.mu.Lock()
 		reject := s.rejected[key]
 		s.mu.Unlock()
@@ -108,9 +111,17 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-func corpusTransport(srv *corpusServer, m transport.Matcher, refreshes *atomic.Int64, events *[]transport.Event) *http.Client {
+// corpusTransport is a Transport that sends the key where c's API expects
+// it: in Basic auth (as the password) for the APIs that take it there,
+// else as Authorization: Bearer.
+func corpusTransport(c corpus.Case, srv *corpusServer, m transport.Matcher, refreshes *atomic.Int64, events *[]transport.Event) *http.Client {
 	var mu sync.Mutex
+	var basic *transport.BasicAuth
+	if strings.HasPrefix(c.KeyHeader, "Authorization: Basic") {
+		basic = transport.BasicKeyAsPassword("api")
+	}
 	return &http.Client{Transport: &transport.Transport{
+		Basic:       basic,
 		Base:        srv.Client().Transport,
 		Credentials: credentials.Static(oldKey),
 		Refresh:     countingRefresh(newKey, refreshes),
@@ -127,7 +138,7 @@ func corpusRecovers(t *testing.T, c corpus.Case, m transport.Matcher) {
 	srv := newCorpusServer(t, c, oldKey)
 	var refreshes atomic.Int64
 	var events []transport.Event
-	resp, err := get(t, corpusTransport(srv, m, &refreshes, &events), srv.URL+"/v1/thing")
+	resp, err := get(t, corpusTransport(c, srv, m, &refreshes, &events), srv.URL+"/v1/thing")
 	if err != nil {
 		t.Fatalf("not recovered: %v", err)
 	}
@@ -150,7 +161,7 @@ func corpusStillRejected(t *testing.T, c corpus.Case, m transport.Matcher) {
 	srv := newCorpusServer(t, c, oldKey, newKey)
 	var refreshes atomic.Int64
 	var events []transport.Event
-	resp, err := get(t, corpusTransport(srv, m, &refreshes, &events), srv.URL+"/v1/thing?api_key=q")
+	resp, err := get(t, corpusTransport(c, srv, m, &refreshes, &events), srv.URL+"/v1/thing?api_key=q")
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("a rejected replay returned %d and no error", resp.StatusCode)
@@ -193,7 +204,7 @@ func corpusPassesThrough(t *testing.T, c corpus.Case, m transport.Matcher) {
 	srv := newCorpusServer(t, c, oldKey)
 	var refreshes atomic.Int64
 	var events []transport.Event
-	resp, err := get(t, corpusTransport(srv, m, &refreshes, &events), srv.URL+"/v1/thing")
+	resp, err := get(t, corpusTransport(c, srv, m, &refreshes, &events), srv.URL+"/v1/thing")
 	if err != nil {
 		t.Fatalf("not passed through: %v", err)
 	}

@@ -15,6 +15,10 @@
 //		// refreshed once and still rejected, or refreshing failed
 //	}
 //
+// The key goes in "Authorization: Bearer <key>" by default, or in another
+// header ([Transport.Header], [Transport.Scheme]), a query parameter
+// ([Transport.Query]) or HTTP Basic auth ([Transport.Basic], [BasicAuth]).
+//
 // Which responses count as the rejection is up to [Transport.IsRejection].
 // The default, [IsInvalidKeyRejection], recognises every 401 and a 400 or
 // 403 whose error says the key is invalid, expired or revoked. For APIs

@@ -38,6 +38,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	ctx := req.Context()
 	cred, err := t.cache.Retrieve(ctx)
+	if err == nil {
+		err = t.usable(cred.Key) // Basic auth: a key that cannot go where it is set to
+	}
 	if err != nil {
 		return nil, credentialError(req.Method, apierr.RequestURL(req.URL), err)
 	}
@@ -48,11 +51,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	first, rejected := t.check(req, resp, cred.Key)
 	if !rejected {
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
 	t.emit(EventKeyRejected, req, first.err)
 
 	fresh, err := t.cache.Invalidate(ctx, cred)
+	if err == nil {
+		err = t.usable(fresh.Key)
+	}
 	if err != nil {
 		first.err.Err = err
 		if ctx.Err() != nil { // the caller gave up waiting: not a failed recovery
@@ -76,13 +82,29 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	second, rejected := t.check(req, resp, fresh.Key)
 	if !rejected {
-		return resp, nil
+		return passThrough(req, resp), nil
 	}
-	second.err.Scrub(cred.Key) // the server may quote either key we sent
+	t.scrub(second.err, cred.Key) // the server may quote either key we sent
 	second.err.Replayed = true
 	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for RejectedKeyCooldown
 	t.emit(EventReplayRejected, req, second.err)
 	return t.giveUp(req, second)
+}
+
+// passThrough returns resp, which answered the copy of req that carried the
+// key, with a Request that does not carry it: callers and SDKs keep
+// responses (and so their Request) in error values and logs. Below 400 that
+// is req itself; for an error status, a copy of req that also records the
+// sent request, so that rekey's own error decoding can still scrub a key
+// the server echoed (see apierr.WithSent).
+func passThrough(req *http.Request, resp *http.Response) *http.Response {
+	switch {
+	case resp.StatusCode < 400 || resp.Request == nil:
+		resp.Request = req
+	case resp.Request != req:
+		resp.Request = apierr.WithSent(req, resp.Request)
+	}
+	return resp
 }
 
 // refusal is an invalid-key rejection held while the Transport recovers:
@@ -144,7 +166,9 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*
 		resp.Body.Close()
 		resp.Body = http.NoBody // nothing to hold: the error carries what matters
 	}
-	return &refusal{resp: resp, err: rejection(req, resp, body, key)}, true
+	e := rejection(req, resp, body, key)
+	t.scrub(e, key)
+	return &refusal{resp: resp, err: e}, true
 }
 
 // replayBody returns a fresh copy of req's body for a replay, or why the
@@ -187,20 +211,33 @@ func (t *Transport) authorize(req *http.Request, key string, body io.ReadCloser)
 
 // headerValue returns the header value for key, built once per key rather
 // than once per request.
-func (t *Transport) headerValue(key string) string {
+func (t *Transport) headerValue(key string) string { return t.authFor(key).value }
+
+// authFor returns key's header value, and why key cannot be sent in the
+// Transport's placement (see [Transport.usable]), computed once per key.
+func (t *Transport) authFor(key string) *authValue {
 	if a := t.auth.Load(); a != nil && a.key == key {
-		return a.value
+		return a
 	}
-	v := key
-	if t.scheme != "" {
-		v = t.scheme + " " + key
+	a := &authValue{key: key, value: key}
+	switch {
+	case t.basic != nil:
+		if a.err = t.basic.check(key); a.err == nil {
+			a.value = "Basic " + t.basic.encode(key)
+		}
+	case t.scheme != "":
+		a.value = t.scheme + " " + key
 	}
-	t.auth.Store(&authValue{key: key, value: v})
-	return v
+	t.auth.Store(a)
+	return a
 }
 
-// authValue is a key and the header value built from it.
-type authValue struct{ key, value string }
+// authValue is a key, the header value built from it, and why the key
+// cannot be sent, if it cannot.
+type authValue struct {
+	key, value string
+	err        error
+}
 
 // cloneHeaderWith copies h with name set to the single value, in one
 // allocation for all values.

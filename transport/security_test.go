@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,13 +19,19 @@ import (
 	"github.com/rekeyhq/rekey/transport"
 )
 
-// keyLeaks reports which of the places a key could hide on r carry key.
+// keyLeaks reports which of the places a key could hide on r carry key,
+// in the clear or inside HTTP Basic auth.
 func keyLeaks(r *http.Request, key string) []string {
 	var where []string
 	for name, values := range r.Header {
 		for _, v := range values {
 			if strings.Contains(v, key) {
 				where = append(where, "header "+name)
+			}
+			if enc, ok := strings.CutPrefix(v, "Basic "); ok {
+				if pair, err := base64.StdEncoding.DecodeString(enc); err == nil && strings.Contains(string(pair), key) {
+					where = append(where, "header "+name+" (Basic)")
+				}
 			}
 		}
 	}
@@ -42,6 +49,8 @@ func TestRedirectCarriesKeyOnlyToTheSameHost(t *testing.T) {
 		{"Authorization", func() *transport.Transport { return &transport.Transport{} }},
 		{"X-API-Key", func() *transport.Transport { return &transport.Transport{Header: "X-API-Key"} }},
 		{"query", func() *transport.Transport { return &transport.Transport{Query: "api_key"} }},
+		{"Basic, key as password", func() *transport.Transport { return &transport.Transport{Basic: transport.BasicKeyAsPassword("api")} }},
+		{"Basic, key as user", func() *transport.Transport { return &transport.Transport{Basic: transport.BasicKeyAsUser("X")} }},
 	} {
 		t.Run(placement.name, func(t *testing.T) {
 			var leaked atomic.Value

@@ -81,6 +81,14 @@ type Transport struct {
 	// header. Prefer a header: URLs end up in logs.
 	Query string
 
+	// Basic, if set, sends the key in HTTP Basic authentication
+	// ("Authorization: Basic base64(user:password)"), as the password of a
+	// fixed user name ([BasicKeyAsPassword]: Mailgun, Twilio, Atlassian) or
+	// as the user name with a fixed password ([BasicKeyAsUser]: Stripe,
+	// Freshdesk). Header, Scheme and Query must then be empty. See
+	// [BasicAuth].
+	Basic *BasicAuth
+
 	// Hosts, if not empty, lists the only hosts ("api.example.com", or with a
 	// port, "api.example.com:8443") that receive the key; requests to other
 	// hosts pass through without it.
@@ -132,6 +140,8 @@ type Transport struct {
 	scheme   string // resolved Scheme, "" for none
 	hosts    []netaddr.HostPattern
 	auth     atomic.Pointer[authValue]
+
+	basic *BasicAuth // a copy of Basic, nil if not set
 }
 
 // setup resolves the configuration once.
@@ -160,6 +170,9 @@ func (t *Transport) setup() {
 	default:
 		t.cache = &credentials.Cache{Provider: t.Credentials, Refresh: t.Refresh}
 		t.ownCache = true
+	}
+	if t.Basic != nil && t.setupErr == nil {
+		t.setupErr = t.setupBasic()
 	}
 }
 
@@ -198,6 +211,9 @@ func closeIdle(rt http.RoundTripper) {
 
 // String describes the transport without printing a key.
 func (t *Transport) String() string {
+	if t.Basic != nil {
+		return fmt.Sprintf("transport.Transport{Basic: %v, Hosts: %q}", t.Basic, t.Hosts)
+	}
 	return fmt.Sprintf("transport.Transport{Header: %q, Query: %q, Hosts: %q}", t.Header, t.Query, t.Hosts)
 }
 

@@ -21,8 +21,16 @@ const checkHelp = `Usage: rekey check --url URL (--key-env NAME | --key-file PAT
 Check reads an API key from exactly one source, validates it locally (empty,
 too short, whitespace or quotes around it, a pasted "Bearer " prefix, line
 breaks or other characters that do not belong in a key), then sends GET URL
-with it, as "Authorization: Bearer <key>" or, with --header, as the bare key
-in that header. It does not refresh the key and sends no other request.
+with it, as "Authorization: Bearer <key>"; with --header, as the bare key in
+that header; with --basic-user or --basic-password, in HTTP Basic auth. It
+does not refresh the key and sends no other request.
+
+HTTP Basic auth: --basic-user NAME sends the key as the password of user
+NAME (Mailgun: api; Twilio: the account SID; Atlassian: your email).
+--basic-password P sends the key as the user name with password P (Stripe:
+--basic-password ""; Freshdesk: X). A key sent as the user name must not
+contain a colon, and neither form accepts a "user:key" pair encoded by hand:
+give the key itself.
 
 It prints one line to stdout:
 
@@ -57,6 +65,8 @@ Examples:
   rekey check --url https://api.example.com/v1/me --key-env EXAMPLE_API_KEY
   rekey check --url https://api.example.com/v1/me --key-file /run/secrets/api-key --header X-API-Key
   rekey check --url https://api.example.com/v1/me --key-cmd "op read op://vault/example/key"
+  rekey check --url https://api.mailgun.net/v3/domains --key-env MAILGUN_API_KEY --basic-user api
+  rekey check --url https://api.stripe.com/v1/balance --key-env STRIPE_SECRET_KEY --basic-password ""
 `
 
 // checkConfig is what the check's flags set.
@@ -66,7 +76,23 @@ type checkConfig struct {
 	keyFile string
 	keyCmd  string
 	header  string
+	basicU  optionalString // --basic-user: the key is the password
+	basicP  optionalString // --basic-password: the key is the user name
 	timeout time.Duration
+}
+
+// optionalString is a string flag that knows whether it was given, so that
+// --basic-password "" differs from no --basic-password.
+type optionalString struct {
+	value string
+	set   bool
+}
+
+func (o *optionalString) String() string { return o.value }
+
+func (o *optionalString) Set(v string) error {
+	o.value, o.set = v, true
+	return nil
 }
 
 // errNoRefresh is check's refresh hook's answer: a rejected key is the
@@ -82,12 +108,18 @@ func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.keyFile, "key-file", "", "read the key from the file at `PATH` (surrounding whitespace is trimmed)")
 	fs.StringVar(&cfg.keyCmd, "key-cmd", "", "run `CMD` and read the key from its stdout; CMD is split on spaces, no shell")
 	fs.StringVar(&cfg.header, "header", "", "send the bare key in the header `NAME` (such as X-API-Key) instead of Authorization: Bearer")
+	fs.Var(&cfg.basicU, "basic-user", "send the key as the HTTP Basic auth password of user `NAME` (Mailgun: api)")
+	fs.Var(&cfg.basicP, "basic-password", "send the key as the HTTP Basic auth user name, with password `P` (Stripe: \"\", Freshdesk: X)")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "give up after this long, retries included")
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
 
 	provider, err := cfg.provider()
+	if err != nil {
+		return usageError(stderr, fs, "%v", err)
+	}
+	placement, err := cfg.placement()
 	if err != nil {
 		return usageError(stderr, fs, "%v", err)
 	}
@@ -119,9 +151,7 @@ func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 		rekey.WithUserAgent("rekey-check"),
 		rekey.WithRejection(checkRejection), // check never refreshes, so a broad matcher costs nothing
 	}
-	if cfg.header != "" {
-		opts = append(opts, rekey.WithHeader(cfg.header))
-	}
+	opts = append(opts, placement...)
 	client, err := rekey.NewClient(base, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "rekey check: %v\n", err)
@@ -191,6 +221,26 @@ func (cfg *checkConfig) provider() (credentials.Provider, error) {
 		return p, nil
 	}
 	return nil, fmt.Errorf("%s conflict: pass exactly one key source", strings.Join(set, " and "))
+}
+
+// placement returns the options that put the key where the flags say: the
+// default Authorization: Bearer, --header, or HTTP Basic auth.
+func (cfg *checkConfig) placement() ([]rekey.Option, error) {
+	var set []string
+	var opts []rekey.Option
+	if cfg.header != "" {
+		set, opts = append(set, "--header"), []rekey.Option{rekey.WithHeader(cfg.header)}
+	}
+	if cfg.basicU.set {
+		set, opts = append(set, "--basic-user"), []rekey.Option{rekey.WithBasicAuth(transport.BasicKeyAsPassword(cfg.basicU.value))}
+	}
+	if cfg.basicP.set {
+		set, opts = append(set, "--basic-password"), []rekey.Option{rekey.WithBasicAuth(transport.BasicKeyAsUser(cfg.basicP.value))}
+	}
+	if len(set) > 1 {
+		return nil, fmt.Errorf("%s conflict: the key goes in one place (--basic-user NAME: the key is the password; --basic-password P: the key is the user name)", strings.Join(set, " and "))
+	}
+	return opts, nil
 }
 
 // splitURL splits an endpoint URL into the base URL for rekey.NewClient

@@ -4,7 +4,7 @@
 // Usage:
 //
 //	rekey demo  [--duration 4s] [--workers 16] [--key-ttl 400ms] [--revoke-every 250ms] [--fault-rate 0.05] [--seed N]
-//	rekey check --url URL (--key-env NAME | --key-file PATH | --key-cmd CMD) [--header NAME]
+//	rekey check --url URL (--key-env NAME | --key-file PATH | --key-cmd CMD) [--header NAME | --basic-user NAME | --basic-password P]
 //
 // # rekey demo
 //

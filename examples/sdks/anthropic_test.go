@@ -103,6 +103,7 @@ var anthropicSDK = sdk{
 	vendor:        anthropicAPI("2026-10-21", "Authorization", "Bearer"),
 	keys:          "sk-ant-api03-rekeytest",
 	sdkRetries:    2,
+	retriesErrors: true,
 	sdkRetries5xx: true,
 	call: func(ctx context.Context, hc *http.Client, base string, retries int) error {
 		client := newAnthropic(hc, base, retries)
@@ -177,6 +178,7 @@ var anthropicV1SDK = sdk{
 	keys:          "sk-ant-api03-rekeytest",
 	options:       []rekey.Option{rekey.WithHeader("X-Api-Key")}, // the SDK's own header, bare key
 	sdkRetries:    2,
+	retriesErrors: true,
 	sdkRetries5xx: true,
 	call: func(ctx context.Context, hc *http.Client, base string, retries int) error {
 		client := newAnthropicV1(hc, base, retries)

@@ -1,9 +1,15 @@
-// Package sdks shows, and tests, rekey under three vendor SDKs: OpenAI's
-// github.com/openai/openai-go/v3, Anthropic's
-// github.com/anthropics/anthropic-sdk-go/v2 and Stripe's
-// github.com/stripe/stripe-go/v85. It is a nested module so that the rekey
-// core does not depend on them; it holds no API of its own, only tests and
-// examples.
+// Package sdks shows, and tests, rekey under vendor SDKs and HTTP clients:
+// OpenAI's github.com/openai/openai-go/v3 and the community
+// github.com/sashabaranov/go-openai, Anthropic's
+// github.com/anthropics/anthropic-sdk-go (v1 and v2), Google's
+// google.golang.org/genai (Gemini), Stripe's github.com/stripe/stripe-go/v85,
+// github.com/google/go-github/v84, github.com/slack-go/slack, Twilio's
+// github.com/twilio/twilio-go (the key in HTTP Basic auth), and the general
+// clients github.com/go-resty/resty/v2 and
+// github.com/hashicorp/go-retryablehttp. It is a nested module so that the
+// rekey core does not depend on them; it holds no API of its own, only tests
+// and examples. docs/sdks.md at the repository's root has the "Works with"
+// table.
 //
 // Each SDK takes an *http.Client: give it [rekey.Client.HTTPClient]. rekey
 // injects the real key, so the SDK gets a placeholder in its own key
@@ -13,9 +19,10 @@
 // Choose the mode by who handles the invalid-key error:
 //
 //   - Response mode ([rekey.WithReturnResponse]): after a failed recovery the
-//     SDK receives the API's own 401 and returns its typed error
-//     (*openai.Error, *anthropic.Error, *stripe.Error with status 401), as it
-//     does without rekey. No SDK retries a 401, so a failed recovery costs 2
+//     SDK receives the API's own rejection and returns its typed error
+//     (*openai.Error, *anthropic.Error, genai.APIError, *stripe.Error,
+//     *github.ErrorResponse, slack-go's invalid_auth, twilio-go's 20003), as
+//     it does without rekey. No SDK retries it, so a failed recovery costs 2
 //     requests and 1 refresh. Best for code written against the SDK.
 //   - Error mode (the default): the SDK receives rekey's error, which
 //     matches [rekey.ErrInvalidAPIKey] through the SDK's wrapping. The SDK
@@ -35,6 +42,10 @@
 //   - stripe-go retries only connection errors, not a 5xx it decoded, and
 //     puts an Idempotency-Key on every POST: keep rekey's layer and set
 //     BackendConfig.MaxNetworkRetries to 0.
+//   - genai and slack-go retry nothing by default: turn their retries on and
+//     pass [rekey.WithoutRetries]. go-openai, go-github and twilio-go have no
+//     retries: keep rekey's. go-retryablehttp is a retry layer: pass
+//     [rekey.WithoutRetries].
 //
 // The tests run each SDK against a loopback server that answers as the API
 // does (its paths, its auth header, its documented 401 body and request-ID

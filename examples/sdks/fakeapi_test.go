@@ -1,8 +1,13 @@
 package sdks_test
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,9 +27,18 @@ type vendor struct {
 	name            string
 	keyHeader       string // the header that carries the key
 	scheme          string // "Bearer", or "" for the bare key
-	requestIDHeader string
-	rejection       string // the documented 401 body
+	basicUser       string // if set, the key is the HTTP Basic auth password of this user
+	requestIDHeader string // "" for an API whose request ID rekey does not read
+	rejection       string // the documented body of the invalid-key rejection
+	rejectionStatus int    // its status; 0 means 401
 	unavailable     string // a 503 body
+	// placeholder is what the SDK gets as its key, if not the usual one
+	// (twilio-go accepts only letters and digits).
+	placeholder string
+	// host, if set, is the API's own host name: the API is served over TLS
+	// and the client dials loopback for it (see fakeAPI.transport), for an
+	// SDK whose base URL cannot be changed.
+	host string
 	// required lists other headers the SDK must send (name → value, "" for any).
 	required map[string]string
 	// serve answers an authenticated request; streams call next between
@@ -66,8 +80,51 @@ func startFakeAPI(v vendor, valid ...string) *fakeAPI {
 	for _, k := range valid {
 		a.valid[k] = true
 	}
-	a.Server = httptest.NewServer(http.HandlerFunc(a.handle))
+	a.Server = httptest.NewUnstartedServer(http.HandlerFunc(a.handle))
+	if v.host != "" {
+		a.StartTLS()
+	} else {
+		a.Start()
+	}
 	return a
+}
+
+// baseURL is where clients send requests: the server's URL, or for an API
+// with a fixed host, https://host.
+func (a *fakeAPI) baseURL() string {
+	if a.v.host != "" {
+		return "https://" + a.v.host
+	}
+	return a.URL
+}
+
+// transport returns, for an API with a fixed host, an http.Transport that
+// dials the loopback server for that host and trusts its certificate: the
+// request keeps its real URL (https://api.twilio.com/...), so rekey's host
+// and https checks see what they would in production. It returns nil for
+// the other APIs.
+func (a *fakeAPI) transport() *http.Transport {
+	if a.v.host == "" {
+		return nil
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(a.Certificate())
+	addr := a.Listener.Addr().String()
+	var d net.Dialer
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "example.com"}, // httptest's certificate
+	}
+}
+
+// placeholderKey is what the SDK gets as its key.
+func (v vendor) placeholderKey() string {
+	if v.placeholder != "" {
+		return v.placeholder
+	}
+	return placeholder
 }
 
 func (a *fakeAPI) accept(key string) {
@@ -98,15 +155,21 @@ func (a *fakeAPI) problem(format string, args ...any) {
 func (a *fakeAPI) handle(w http.ResponseWriter, r *http.Request) {
 	n := a.requests.Add(1)
 	body, _ := io.ReadAll(r.Body)
-	w.Header().Set(a.v.requestIDHeader, fmt.Sprintf("req_%s_%d", a.v.name, n))
+	if a.v.requestIDHeader != "" {
+		w.Header().Set(a.v.requestIDHeader, fmt.Sprintf("req_%s_%d", a.v.name, n))
+	}
 	w.Header().Set("Content-Type", "application/json")
 
+	ph := a.v.placeholderKey()
 	for name, vv := range r.Header {
 		for _, v := range vv {
-			if strings.Contains(v, placeholder) {
+			if strings.Contains(v, ph) || strings.Contains(decodeBasic(v), ph) {
 				a.problem("request %d carries the SDK's placeholder in %s: rekey's header did not replace it", n, name)
 			}
 		}
+	}
+	if strings.Contains(string(body), ph) || strings.Contains(r.URL.RawQuery, ph) {
+		a.problem("request %d carries the SDK's placeholder in its body or query: the API would see two keys", n)
 	}
 	for name, want := range a.v.required {
 		if got := r.Header.Get(name); got == "" || want != "" && got != want {
@@ -120,6 +183,13 @@ func (a *fakeAPI) handle(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get(a.v.keyHeader)
 	if a.v.scheme != "" {
 		key = strings.TrimPrefix(key, a.v.scheme+" ")
+	}
+	if a.v.basicUser != "" {
+		user, password, ok := r.BasicAuth()
+		if !ok || user != a.v.basicUser {
+			a.problem("request %d: Basic auth user %q, want %q", n, user, a.v.basicUser)
+		}
+		key = password
 	}
 
 	a.mu.Lock()
@@ -135,11 +205,30 @@ func (a *fakeAPI) handle(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, a.v.unavailable)
 	case !ok:
-		w.WriteHeader(http.StatusUnauthorized)
+		w.WriteHeader(a.v.rejectStatus())
 		io.WriteString(w, a.v.rejection)
 	default:
 		a.v.serve(a, w, r, body)
 	}
+}
+
+// rejectStatus is the status of the API's invalid-key rejection.
+func (v vendor) rejectStatus() int {
+	if v.rejectionStatus != 0 {
+		return v.rejectionStatus
+	}
+	return http.StatusUnauthorized
+}
+
+// decodeBasic returns the decoded pair of an HTTP Basic auth header value,
+// or "".
+func decodeBasic(v string) string {
+	enc, ok := strings.CutPrefix(v, "Basic ")
+	if !ok {
+		return ""
+	}
+	pair, _ := base64.StdEncoding.DecodeString(enc)
+	return string(pair)
 }
 
 // events writes a server-sent event stream. With the API's gate set, each

@@ -87,6 +87,7 @@ var openaiSDK = sdk{
 	vendor:        openaiAPI,
 	keys:          "sk-proj-rekeytest",
 	sdkRetries:    2,
+	retriesErrors: true,
 	sdkRetries5xx: true,
 	call: func(ctx context.Context, hc *http.Client, base string, retries int) error {
 		client := newOpenAI(hc, base, retries)

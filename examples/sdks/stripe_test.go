@@ -91,6 +91,7 @@ var stripeSDK = sdk{
 	vendor:           stripeAPI,
 	keys:             "sk_test_rekeytest",
 	sdkRetries:       2,
+	retriesErrors:    true,
 	rekeyRetriesPOST: true, // stripe-go adds an Idempotency-Key to every POST
 	call: func(ctx context.Context, hc *http.Client, base string, retries int) error {
 		c, err := newStripe(hc, base, retries).V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("jenny@example.com")})

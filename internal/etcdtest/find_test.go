@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os/exec"
 	"testing"
+
+	"github.com/rekeyhq/rekey/internal/etcdproc"
 )
 
 // TestFindEtcd checks when a missing etcd skips the tests and when it fails
@@ -41,9 +43,9 @@ func TestFindEtcd(t *testing.T) {
 				}
 				return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
 			}
-			bin, mustRun, err := findEtcd(getenv, lookPath, fallback)
+			bin, mustRun, err := etcdproc.Find(getenv, lookPath, fallback)
 			if bin != tc.bin || mustRun != tc.mustRun || (err != nil) != tc.wantErr {
-				t.Errorf("findEtcd = %q, %v, %v; want %q, %v, error %v", bin, mustRun, err, tc.bin, tc.mustRun, tc.wantErr)
+				t.Errorf("etcdproc.Find = %q, %v, %v; want %q, %v, error %v", bin, mustRun, err, tc.bin, tc.mustRun, tc.wantErr)
 			}
 			if tc.wantErr && !errors.Is(err, exec.ErrNotFound) {
 				t.Errorf("error %v does not say the binary was not found", err)

@@ -12,7 +12,7 @@ func TestPrepareRelease(t *testing.T) {
 		wantErr                  string
 	}{
 		{
-			name: "a new release takes the unreleased entries",
+			name:      "a new release takes the unreleased entries",
 			changelog: sampleChangelog, version: "v0.2.0",
 			want: []string{
 				"## [Unreleased]\n\n## [0.2.0] - 2026-12-24\n\n### Added\n\n- The plugin says goodbye too.\n\n## [0.1.0] - 2026-11-30",
@@ -20,17 +20,17 @@ func TestPrepareRelease(t *testing.T) {
 			},
 		},
 		{
-			name: "a prepared, untagged release takes them too",
+			name:      "a prepared, untagged release takes them too",
 			changelog: sampleChangelog, version: "v0.1.0",
 			want: []string{
 				"## [Unreleased]\n\n## [0.1.0] - 2026-12-24\n\n### Added\n\n- The first release.\n- The plugin says goodbye too.\n\n[Unreleased]:",
 			},
 		},
 		{
-			name: "the first release",
+			name:      "the first release",
 			changelog: "# Changelog\n\n## [Unreleased]\n\n### Fixed\n\n- A bug.\n",
 			version:   "v0.1.0",
-			want: []string{"## [Unreleased]\n\n## [0.1.0] - 2026-12-24\n\n### Fixed\n\n- A bug.\n\n[Unreleased]: https://github.com/rekeyhq/rekey/compare/v0.1.0...HEAD\n[0.1.0]: https://github.com/rekeyhq/rekey/releases/tag/v0.1.0\n"},
+			want:      []string{"## [Unreleased]\n\n## [0.1.0] - 2026-12-24\n\n### Fixed\n\n- A bug.\n\n[Unreleased]: https://github.com/rekeyhq/rekey/compare/v0.1.0...HEAD\n[0.1.0]: https://github.com/rekeyhq/rekey/releases/tag/v0.1.0\n"},
 		},
 		{name: "an older version", changelog: sampleChangelog, version: "v0.0.9", wantErr: "not newer than v0.1.0"},
 		{name: "nothing to release", changelog: "## [Unreleased]\n\n## [0.1.0] - 2026-11-30\n\n- x\n", version: "v0.2.0", wantErr: "Unreleased section of CHANGELOG.md is empty"},

@@ -56,7 +56,7 @@ func sampleRepo(t *testing.T, coreVersion string) string {
 		"CHANGELOG.md": sampleChangelog,
 		"plugin/go.mod": "module example.com/core/plugin\n\ngo 1.24.0\n\nrequire example.com/core " + coreVersion +
 			"\n\nreplace example.com/core => ../\n",
-		"plugin/plugin.go": "// Package plugin extends core.\npackage plugin\n\nimport \"example.com/core\"\n\n// Greet greets twice.\nfunc Greet() string { return core.Hello() + \" \" + core.Hello() }\n",
+		"plugin/plugin.go":      "// Package plugin extends core.\npackage plugin\n\nimport \"example.com/core\"\n\n// Greet greets twice.\nfunc Greet() string { return core.Hello() + \" \" + core.Hello() }\n",
 		"internal/tool/go.mod":  "module example.com/core/internal/tool\n\ngo 1.24.0\n",
 		"internal/tool/main.go": "package main\n\nfunc main() {}\n",
 	})
