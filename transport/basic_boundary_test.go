@@ -24,3 +24,21 @@ func TestBasicAuthValidateControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// A Transport describes its Basic setting when it has one, and its header
+// or query parameter otherwise; never a key.
+func TestTransportString(t *testing.T) {
+	for _, tc := range []struct {
+		tr   *transport.Transport
+		want string
+	}{
+		{&transport.Transport{Header: "X-API-Key", Hosts: []string{"api.example.com"}},
+			`transport.Transport{Header: "X-API-Key", Query: "", Hosts: ["api.example.com"]}`},
+		{&transport.Transport{Basic: transport.BasicKeyAsPassword("api")},
+			`transport.Transport{Basic: transport.BasicAuth{User: "api"}, Hosts: []}`},
+	} {
+		if got := tc.tr.String(); got != tc.want {
+			t.Errorf("String() = %s, want %s", got, tc.want)
+		}
+	}
+}
