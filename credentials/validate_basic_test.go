@@ -24,6 +24,7 @@ func TestValidateBasic(t *testing.T) {
 		{name: "a plain key", key: key},
 		{name: "a Twilio auth token (32 hex digits)", key: "9f86d081884c7d659a2feaa0c55ad015"},
 		{name: "a colon", key: "sk_test_abc:defghijklmnop", userErr: "colon at byte 12"},
+		{name: "a colon first", key: ":" + key, userErr: "colon at byte 1,"},
 		{name: "the pair pasted as the key", key: "api:" + key, userErr: "colon at byte 4", passErr: "starts with the user name and a colon"},
 		{name: "the pair encoded by hand", key: enc("api:" + key), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
 		{name: "Stripe's pair encoded by hand", key: enc("sk_live_abcdefghijklmnop:"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
