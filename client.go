@@ -30,7 +30,9 @@ const DefaultUserAgent = "rekey-go"
 //
 // The key is held by a credentials.Cache that the Client owns: it refreshes
 // a key with a known expiry in the background shortly before it expires
-// ([WithExpiryWindow]). Call [Client.Close] to stop that work.
+// ([WithExpiryWindow]). Call [Client.Close] to stop that work. Given a
+// credentials.Pool ([WithCredentials]), the Client holds several keys and
+// fails over between them, with no failed request when one is revoked.
 //
 // Clients are cheap, so one per key is fine (one per tenant, say): unless
 // given a transport ([WithTransport]), all Clients of a process share one
@@ -46,10 +48,11 @@ type Client struct {
 	userAgent       string
 	idempotencyKeys bool
 
-	http      *http.Client // for Do
-	sdk       *http.Client // for HTTPClient: http, or a copy in response mode
-	cache     *credentials.Cache
-	ownCache  bool
+	http      *http.Client         // for Do
+	sdk       *http.Client         // for HTTPClient: http, or a copy in response mode
+	keys      credentials.Provider // what the transports take keys from: a Cache, or a Pool
+	ownCache  *credentials.Cache   // the Cache the Client made, which Close closes
+	unobserve func()               // stops the hooks' and logger's registration with a Pool
 	closeOnce sync.Once
 }
 
@@ -86,10 +89,16 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	}
 	obs := &observer{hooks: s.hooks, log: s.logger}
 
-	if cache, ok := s.provider.(*credentials.Cache); ok {
-		c.cache = cache
-	} else {
-		c.cache = &credentials.Cache{
+	switch p := s.provider.(type) {
+	case *credentials.Cache:
+		c.keys = p
+	case *credentials.Pool:
+		c.keys = p
+		if fn := obs.onPoolEvent(); fn != nil {
+			c.unobserve = p.Observe(fn)
+		}
+	default:
+		c.ownCache = &credentials.Cache{
 			Provider:            s.provider,
 			Refresh:             s.refresh,
 			ExpiryWindow:        s.expiryWindow,
@@ -97,7 +106,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			RejectedKeyCooldown: s.rejectedKeyCooldown,
 			OnRefresh:           obs.onRefresh(),
 		}
-		c.ownCache = true
+		c.keys = c.ownCache
 	}
 
 	rt := s.base
@@ -113,7 +122,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	stack := func(returnResponse bool) *http.Client {
 		auth := &transport.Transport{
 			Base:              rt,
-			Credentials:       c.cache,
+			Credentials:       c.keys,
 			Header:            s.header,
 			Scheme:            s.scheme,
 			Query:             s.query,
@@ -199,15 +208,20 @@ func (c *Client) HTTPClient() *http.Client {
 }
 
 // Close stops the background refreshes of the Client's key cache and waits
-// for them to return. It releases only what belongs to the Client: the
+// for them to return, and unregisters the Client's hooks and logger from a
+// credentials.Pool given to it. It releases only what belongs to the
+// Client (a Cache or Pool given to [WithCredentials] is the caller's): the
 // connection pool is shared with other Clients (or, with [WithTransport],
 // belongs to the caller), so its connections stay open for them; close a
 // transport of your own yourself. Requests made after Close still use the
 // key held, until it expires. Close is idempotent and always returns nil.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		if c.ownCache {
-			c.cache.Close()
+		if c.ownCache != nil {
+			c.ownCache.Close()
+		}
+		if c.unobserve != nil {
+			c.unobserve()
 		}
 	})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -38,7 +39,12 @@ type RetryError = transport.RetryError
 //   - the invalid-key rejection (after a refresh and a replay, or a failed
 //     refresh): an *APIError matching [ErrInvalidAPIKey];
 //   - transient failures that outlasted the retries: a *[RetryError]
-//     wrapping the last cause.
+//     wrapping the last cause (a *[ConnectionError] for a connection
+//     failure);
+//   - a connection that failed when the request is not retried (a POST
+//     without an Idempotency-Key, say), or in the middle of a 2xx
+//     response's body: a *[ConnectionError] matching [ErrConnection], which
+//     says whether the API received the request.
 //
 // Errors of rekey's own are returned as they are, not wrapped in
 // *url.Error; others (a connection failure, a context's end) keep the
@@ -61,15 +67,26 @@ func (c *Client) Do(req *http.Request, v any) (*http.Response, error) {
 	case nil:
 	case io.Writer:
 		if _, err := io.Copy(v, resp.Body); err != nil {
-			return resp, fmt.Errorf("rekey: reading the response to %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
+			return resp, bodyError(req, resp, "reading", err)
 		}
 	default:
 		if err := json.NewDecoder(resp.Body).Decode(v); err != nil && err != io.EOF {
-			return resp, fmt.Errorf("rekey: decoding the response to %s %s: %w", req.Method, apierr.RequestURL(req.URL), err)
+			return resp, bodyError(req, resp, "decoding", err)
 		}
 	}
 	drain(resp.Body)
 	return resp, nil
+}
+
+// bodyError is the error for a 2xx response whose body could not be read
+// or decoded: a *ConnectionError when the connection failed mid-body (the
+// API did receive the request), else an error that says what went wrong.
+func bodyError(req *http.Request, resp *http.Response, doing string, err error) error {
+	var ne net.Error
+	if apierr.IsConnectionFailure(err) && !(errors.As(err, &ne) && ne.Timeout()) {
+		return &ConnectionError{Method: req.Method, URL: apierr.RequestURL(req.URL), StatusCode: resp.StatusCode, Err: err}
+	}
+	return fmt.Errorf("rekey: %s the response to %s %s: %w", doing, req.Method, apierr.RequestURL(req.URL), err)
 }
 
 // limited recycles the io.LimitedReader that drain needs.
@@ -95,8 +112,9 @@ func ownError(err error) error {
 	var apiErr *APIError
 	var retryErr *RetryError
 	var credErr *transport.CredentialError // no key: ErrNoCredentials, ErrMalformedKey, ...
+	var connErr *ConnectionError
 	switch {
-	case errors.As(ue.Err, &apiErr), errors.As(ue.Err, &retryErr), errors.As(ue.Err, &credErr),
+	case errors.As(ue.Err, &apiErr), errors.As(ue.Err, &retryErr), errors.As(ue.Err, &credErr), errors.As(ue.Err, &connErr),
 		errors.Is(ue.Err, ErrInsecureRequest):
 		return ue.Err // it already names the request
 	}

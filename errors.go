@@ -42,6 +42,27 @@ var ErrRateLimited = apierr.ErrRateLimited
 // after transient retries.
 var ErrServer = apierr.ErrServer
 
+// ErrConnection is matched by a *[ConnectionError]: a request whose
+// connection failed before its whole response arrived (reset, closed early,
+// a network error) and that rekey did not, or could no longer, retry. The
+// API may or may not have received the request: a GET can simply be sent
+// again; a POST without an Idempotency-Key may have been performed (see
+// [ConnectionError]).
+var ErrConnection = apierr.ErrConnection
+
+// ConnectionError is returned when a request's connection failed before its
+// whole response arrived and rekey hands the failure to the caller: when
+// the request is not retried (a POST without an Idempotency-Key, a body
+// that cannot be re-read, [WithoutRetries]; NotRetried says which), inside
+// a [RetryError] when retries ran out, and from [Client.Do] when a
+// response's body is cut off (StatusCode is then its status: the API
+// received the request). Its message says what happened in words rather
+// than net/http's bare "EOF". It matches [ErrConnection], and errors.Is and
+// errors.As see through it to the network layer's error (io.EOF,
+// syscall.ECONNRESET, a *net.OpError). It is the same type as
+// transport.ConnectionError.
+type ConnectionError = apierr.ConnectionError
+
 // KeyCause says why an API rejected a key, when the API says so: the
 // runbook this library automates names three causes, and each calls for a
 // different next step. A revoked key may mean a leak worth an alert; an
@@ -79,3 +100,16 @@ const (
 // Error never contains the key: rekey removes it from any text it copies
 // from the response, and URLs are printed without their query string.
 type APIError = apierr.APIError
+
+// PoolError is the cause (APIError.Err) of an invalid-key rejection that a
+// credentials.Pool could not get past: the request was sent with the
+// members it lists first, in order, and none served it; every other member
+// follows (StatusCode 0: it was out already). For each, Members says its
+// index, redacted key, the API's status and cause, and why it has no new
+// key (its refresh produced none: a *credentials.QuarantineError; or it
+// cools down). errors.Is and errors.As see through it to each member's
+// error, such as credentials.ErrSameKey. It never contains a key.
+type PoolError = apierr.PoolError
+
+// MemberError is one member's line in a [PoolError].
+type MemberError = apierr.MemberError

@@ -30,8 +30,26 @@ type Hooks struct {
 	// key fail at once, without another refresh.
 	ReplayRejected func(transport.Event)
 
+	// Failover: with a credentials.Pool, the request is replayed at once
+	// with another member (Event.Member, Event.MemberKey) after the
+	// previous one's key was rejected (reported by KeyRejected) or got a
+	// PoolOptions.FailoverOn status (reported by MemberCooldown).
+	Failover func(transport.Event)
+	// MemberCooldown: with a credentials.Pool, the API answered a status
+	// of PoolOptions.FailoverOn to a member's key; the member is left out
+	// for Event.Cooldown.
+	MemberCooldown func(transport.Event)
+	// MemberQuarantined: a pool member's refresh produced no new key; its
+	// provider is read again at PoolEvent.Until.
+	MemberQuarantined func(credentials.PoolEvent)
+	// MemberRestored: a pool member is back in rotation, with a new key or
+	// at the end of its cooldown.
+	MemberRestored func(credentials.PoolEvent)
+
 	// RefreshStarted: a refresh of the key began (RefreshEvent.Reason says
 	// why: first key, rejected, expiring, expired, changed in its source).
+	// With a credentials.Pool, the three Refresh hooks report the
+	// refreshes of every member whose Cache the Pool made.
 	RefreshStarted func(credentials.RefreshEvent)
 	// RefreshSucceeded: a new key is in use; Duration and Attempts say what
 	// it took.
@@ -54,10 +72,21 @@ type observer struct {
 // listens (so the hot path pays nothing).
 func (o *observer) onEvent() func(transport.Event) {
 	h := o.hooks
-	if o.log == nil && h.KeyRejected == nil && h.RequestReplayed == nil && h.RequestNotReplayed == nil && h.ReplayRejected == nil {
+	if o.log == nil && h.KeyRejected == nil && h.RequestReplayed == nil && h.RequestNotReplayed == nil && h.ReplayRejected == nil &&
+		h.Failover == nil && h.MemberCooldown == nil {
 		return nil
 	}
 	return o.event
+}
+
+// onPoolEvent returns what to register with a credentials.Pool, or nil if
+// nobody listens.
+func (o *observer) onPoolEvent() func(credentials.PoolEvent) {
+	h := o.hooks
+	if o.log == nil && h.MemberQuarantined == nil && h.MemberRestored == nil && o.onRefresh() == nil {
+		return nil
+	}
+	return o.poolEvent
 }
 
 func (o *observer) onRefresh() func(credentials.RefreshEvent) {
@@ -87,8 +116,15 @@ func (o *observer) event(ev transport.Event) {
 		hook, msg = o.hooks.RequestNotReplayed, "rekey: key refreshed, request not replayed"
 	case transport.EventReplayRejected:
 		hook, level, msg = o.hooks.ReplayRejected, slog.LevelError, "rekey: refreshed API key rejected too"
+	case transport.EventFailover:
+		hook, level, msg = o.hooks.Failover, slog.LevelInfo, "rekey: request replayed with another key of the pool"
+	case transport.EventMemberCooldown:
+		hook, msg = o.hooks.MemberCooldown, "rekey: pool key cooling down after a failover status"
 	default:
 		return
+	}
+	if ev.Kind == transport.EventKeyRejected && ev.Pooled {
+		msg = "rekey: API key rejected; failing over, refreshing it in the background"
 	}
 	if hook != nil {
 		hook(ev)
@@ -108,11 +144,54 @@ func (o *observer) event(ev transport.Event) {
 		if ev.Reason != "" {
 			attrs = append(attrs, slog.String("reason", ev.Reason))
 		}
+		if ev.Pooled {
+			attrs = append(attrs, slog.Int("member", ev.Member), slog.String("member_key", ev.MemberKey))
+		}
+		if ev.Cooldown > 0 {
+			attrs = append(attrs, slog.Duration("cooldown", ev.Cooldown))
+		}
 		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
 	}
 }
 
-func (o *observer) refresh(ev credentials.RefreshEvent) {
+// poolEvent delivers a credentials.Pool's event to the hooks and the logger.
+func (o *observer) poolEvent(ev credentials.PoolEvent) {
+	member := []slog.Attr{slog.Int("member", ev.Member)}
+	if ev.Key != "" {
+		member = append(member, slog.String("member_key", ev.Key))
+	}
+	switch ev.Kind {
+	case credentials.MemberRefresh:
+		o.refreshOf(ev.Refresh, member...)
+		return
+	case credentials.MemberQuarantined:
+		// The log line first, then the hook: a hook that reports the
+		// event done finds the line written.
+		if o.log != nil {
+			attrs := append(member, slog.Time("until", ev.Until))
+			if ev.Err != nil {
+				attrs = append(attrs, slog.String("error", ev.Err.Error()))
+			}
+			o.log.LogAttrs(orBackground(ev.Context), slog.LevelError, "rekey: pool key quarantined: its refresh produced no new key", attrs...)
+		}
+		if o.hooks.MemberQuarantined != nil {
+			o.hooks.MemberQuarantined(ev)
+		}
+	case credentials.MemberRestored:
+		if o.log != nil {
+			o.log.LogAttrs(orBackground(ev.Context), slog.LevelInfo, "rekey: pool key restored", member...)
+		}
+		if o.hooks.MemberRestored != nil {
+			o.hooks.MemberRestored(ev)
+		}
+	}
+}
+
+func (o *observer) refresh(ev credentials.RefreshEvent) { o.refreshOf(ev) }
+
+// refreshOf delivers a refresh event, with more attributes for the log (a
+// pool member's).
+func (o *observer) refreshOf(ev credentials.RefreshEvent, more ...slog.Attr) {
 	var hook func(credentials.RefreshEvent)
 	var level slog.Level
 	var msg string
@@ -126,10 +205,7 @@ func (o *observer) refresh(ev credentials.RefreshEvent) {
 	default:
 		return
 	}
-	if hook != nil {
-		hook(ev)
-	}
-	if o.log != nil {
+	if o.log != nil { // the line first, then the hook, as for pool events
 		attrs := []slog.Attr{slog.String("reason", ev.Reason.String())}
 		if ev.Phase != credentials.RefreshStarted {
 			attrs = append(attrs, slog.Duration("duration", ev.Duration), slog.Int("attempts", ev.Attempts))
@@ -140,7 +216,11 @@ func (o *observer) refresh(ev credentials.RefreshEvent) {
 		if ev.Err != nil {
 			attrs = append(attrs, slog.String("error", ev.Err.Error()))
 		}
+		attrs = append(attrs, more...)
 		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
+	}
+	if hook != nil {
+		hook(ev)
 	}
 }
 

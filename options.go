@@ -49,6 +49,14 @@ func (s *settings) fail(format string, args ...any) {
 // credentials.Env("EXAMPLE_API_KEY"). The Client puts a [credentials.Cache]
 // in front of it; if p is itself a *credentials.Cache it is used as is (and
 // the Client's refresh hooks, expiry window and Close do not apply to it).
+//
+// If p is a *credentials.Pool (several keys for the API), the Client fails
+// over between its members (see docs/pools.md): [WithRefresh],
+// [WithExpiryWindow], [WithCooldown] and [WithRejectedKeyCooldown] do not
+// apply (give a member a refresh of its own with a *credentials.Cache as
+// its provider), and the Pool belongs to the caller, who closes it after
+// the Client. The Client's hooks and logger are told of the members'
+// quarantines, restorations and refreshes until [Client.Close].
 func WithCredentials(p credentials.Provider) Option {
 	return func(s *settings) {
 		if p == nil {
@@ -187,8 +195,8 @@ func WithInsecureHTTP() Option {
 //	rekey.WithRejection(transport.AnyOf(transport.IsInvalidKeyRejection,
 //		transport.StatusBody(400, "etcdserver: revision of auth store is old")))
 //
-// The README's "Tested against" table lists the matcher each API in rekey's
-// corpus needs.
+// docs/tested-against.md lists the matcher each API in rekey's corpus
+// needs; transport.Slack() and transport.GraphQL() are ready-made.
 func WithRejection(fn func(resp *http.Response, body func() []byte) bool) Option {
 	return func(s *settings) { s.isRejection = fn }
 }
@@ -303,6 +311,16 @@ func (s *settings) check() error {
 	}
 	if _, isCache := s.provider.(*credentials.Cache); isCache && s.refresh != nil {
 		s.fail("WithCredentials got a *credentials.Cache and WithRefresh a hook: set Refresh on the Cache instead")
+	}
+	if p, isPool := s.provider.(*credentials.Pool); isPool {
+		switch {
+		case p == nil:
+			s.fail("WithCredentials got a nil *credentials.Pool: make one with credentials.NewPool")
+		case p.Err() != nil:
+			s.errs = append(s.errs, fmt.Errorf("rekey: WithCredentials: %w", p.Err()))
+		case s.refresh != nil:
+			s.fail("WithCredentials got a *credentials.Pool and WithRefresh a hook: give a member its own refresh with a *credentials.Cache{Provider: ..., Refresh: ...} as its provider")
+		}
 	}
 	if s.base != nil && s.httpClient != nil && s.httpClient.Transport != nil {
 		s.fail("both WithTransport and WithHTTPClient set a transport: use one")

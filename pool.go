@@ -43,3 +43,14 @@ var sharedPool = sync.OnceValue(func() *http.Transport {
 	t.MaxIdleConns = max(t.MaxIdleConns, sharedPoolMaxIdlePerHost)
 	return t
 })
+
+// CloseIdleConnections closes the idle connections of the connection pool
+// that Clients share (every Client built without [WithTransport] or
+// [WithHTTPClient]), as http.DefaultTransport's CloseIdleConnections does
+// for plain net/http users. Connections in use are left alone and closed
+// when they become idle no more often than usual: call it when a program
+// (or a test, before checking for leaked goroutines with a tool such as
+// go.uber.org/goleak) wants no keep-alive connection, and so no connection
+// goroutine, left behind. Clients go on working afterwards: they open new
+// connections as needed. Safe for concurrent use.
+func CloseIdleConnections() { sharedPool().CloseIdleConnections() }

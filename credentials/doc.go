@@ -36,6 +36,11 @@
 // Package transport builds a Cache automatically; build one yourself to share
 // it between clients or to tune it.
 //
+// A [Pool] holds several keys for one API (Azure's key1 and key2, a primary
+// and a standby), each with a Cache of its own, and is itself a Provider:
+// given one, package transport replays a rejected request at once with the
+// next healthy key while the rejected one is refreshed in the background.
+//
 // A Credential, and every type here that holds one, never prints its key: all
 // fmt verbs, slog and encoding/json render [Redact]'s form, such as
 // "sk_live_…9f2c".

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/oauth2"
@@ -39,16 +40,16 @@ func ExampleFromTokenSource() {
 
 	ctx := context.Background()
 	cred, _ := p.Retrieve(ctx)
-	fmt.Println("first:", cred.Key)
+	fmt.Println("first:", credentials.Redact(cred.Key))
 
 	// The API answered 401 to cred; a credentials.Cache does this itself.
 	cred, err := p.(credentials.Refresher).Refresh(ctx, cred)
-	fmt.Println("after:", cred.Key, err)
+	fmt.Println("after:", credentials.Redact(cred.Key), err)
 	fmt.Println("tokens issued:", issued.Load())
 	// Output:
 	// credentials.FromTokenSource(*oauth2.reuseTokenSource)
-	// first: at_example_token_1
-	// after: at_example_token_2 <nil>
+	// first: at_…en_1
+	// after: at_…en_2 <nil>
 	// tokens issued: 2
 }
 
@@ -56,7 +57,8 @@ func ExampleFromTokenSource() {
 // client library's option, can use any Provider.
 func ExampleTokenSource() {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, r.Header.Get("Authorization"))
+		scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		fmt.Fprint(w, scheme+" "+credentials.Redact(key))
 	}))
 	defer api.Close()
 
@@ -73,5 +75,5 @@ func ExampleTokenSource() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println("the API saw:", string(body))
 	// Output:
-	// the API saw: Bearer sk_test_4eC39HqLyjWDarjt
+	// the API saw: Bearer sk_test_…arjt
 }

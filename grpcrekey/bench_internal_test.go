@@ -59,6 +59,9 @@ func BenchmarkCallCredentials(b *testing.B) {
 		{"creds=grpcrekey-expiry", credentials.ProviderFunc(func(context.Context) (credentials.Credential, error) {
 			return credentials.Credential{Key: token, Expiry: time.Now().Add(time.Hour)}, nil
 		})},
+		{"creds=grpcrekey-pool3", credentials.NewPool(credentials.Static(token), credentials.Static(token+"-2"), credentials.Static(token+"-3"))},
+		{"creds=grpcrekey-pool3-rr", credentials.NewPoolWith(credentials.PoolOptions{RoundRobin: true},
+			credentials.Static(token), credentials.Static(token+"-2"), credentials.Static(token+"-3"))},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			rk, err := New(tc.p)
@@ -66,6 +69,9 @@ func BenchmarkCallCredentials(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer rk.Close()
+			if p, ok := tc.p.(*credentials.Pool); ok {
+				defer p.Close()
+			}
 			// What grpc-go does with the call options: apply them, then ask
 			// the per-call credentials for their metadata.
 			invoker := func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, opts ...grpc.CallOption) error {

@@ -39,8 +39,8 @@ func (s *benchServer) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest
 // with TLS to the same server, authenticated by grpc-go's
 // credentials/oauth.TokenSource (on a static token source, and on the
 // oauth2.ReuseTokenSource that oauth2 configurations return) and by
-// grpcrekey (a key without expiry, and one with an expiry, which costs a
-// clock read).
+// grpcrekey (a key without expiry, one with an expiry, which costs a
+// clock read, and a pool of three keys, primary first).
 func BenchmarkUnaryCall(b *testing.B) {
 	const token = "bench-token-0123456789abcdef"
 	serverTLS, clientTLS := tlsPair(b)
@@ -65,6 +65,13 @@ func BenchmarkUnaryCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer rkExpiry.Close()
+	pool := credentials.NewPool(credentials.Static(token), credentials.Static(token+"-2"), credentials.Static(token+"-3"))
+	defer pool.Close()
+	rkPool, err := grpcrekey.New(pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rkPool.Close()
 
 	cases := []struct {
 		name string
@@ -74,6 +81,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 		{"creds=oauth-reuse", []grpc.DialOption{grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: oauth2.ReuseTokenSource(tok, oauth2.StaticTokenSource(tok))})}},
 		{"creds=grpcrekey", rk.DialOptions()},
 		{"creds=grpcrekey-expiry", rkExpiry.DialOptions()},
+		{"creds=grpcrekey-pool3", rkPool.DialOptions()},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -3,6 +3,7 @@ package grpcrekey
 import (
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,9 +20,16 @@ import (
 // functions are the only calls into it, so that a new decoder replaces them
 // here alone.
 
-// saysKeyInvalid reports whether a reason (an ErrorInfo reason, or empty)
-// or a status message says that the key is invalid, expired or revoked.
-func saysKeyInvalid(reason, message string) bool { return apierr.SaysKeyInvalid(reason, message) }
+// isRejection applies rekey's one rule (apierr.Classify, shared with the
+// HTTP transport) to a reason (an ErrorInfo reason, or empty) and a status
+// message. authFailed says the code itself reports failed authentication
+// (Unauthenticated): then only words about what a valid key may do (scope,
+// permission, quota...) veto it; otherwise the words must say that the key
+// is invalid, expired or revoked.
+func isRejection(authFailed bool, reason, message string) bool {
+	rejection, _ := apierr.Classify(authFailed, reason, message)
+	return rejection
+}
 
 // causeOf returns why the key was rejected, as far as reason and message
 // say.
@@ -32,12 +40,16 @@ func causeOf(reason, message string) apierr.KeyCause { return apierr.CauseOf(rea
 const (
 	errorInfoURL   = "type.googleapis.com/google.rpc.ErrorInfo"
 	requestInfoURL = "type.googleapis.com/google.rpc.RequestInfo"
+	retryInfoURL   = "type.googleapis.com/google.rpc.RetryInfo"
 )
 
 // details are the facts read from a status's google.rpc details: the first
-// ErrorInfo's reason and domain, the first RequestInfo's request ID.
+// ErrorInfo's reason and domain, the first RequestInfo's request ID, the
+// first RetryInfo's delay ("clients should wait at least this long between
+// retrying the same request"; zero when absent, negative or invalid).
 type details struct {
 	reason, domain, requestID string
+	retryDelay                time.Duration
 }
 
 // decodeDetails reads the ErrorInfo and RequestInfo details of st, if any.
@@ -55,6 +67,11 @@ func decodeDetails(st *status.Status) details {
 			var ri errdetails.RequestInfo
 			if d.requestID == "" && proto.Unmarshal(a.GetValue(), &ri) == nil {
 				d.requestID = clean(ri.GetRequestId())
+			}
+		case retryInfoURL:
+			var ri errdetails.RetryInfo
+			if d.retryDelay == 0 && proto.Unmarshal(a.GetValue(), &ri) == nil && ri.GetRetryDelay().IsValid() {
+				d.retryDelay = max(ri.GetRetryDelay().AsDuration(), 0)
 			}
 		}
 	}

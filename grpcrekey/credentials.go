@@ -27,6 +27,12 @@ import (
 // gRPC status. When the replay is rejected too, the Cache holds the new key
 // back from another refresh for its RejectedKeyCooldown.
 //
+// With a [credentials.Pool] (several keys for the API), each call takes the
+// key of the member the Pool picks (lock-free too), and a call whose
+// member's key is rejected is replayed at once with the next healthy
+// member, while the rejected member is refreshed in the background, once
+// however many calls saw it: see [New] and docs/pools.md.
+//
 // Security: the key is sent only over a connection with transport security
 // (TLS, ALTS: credentials.PrivacyAndIntegrity), to a loopback address or
 // over a Unix socket, unless [WithInsecureTransport] is given; otherwise the
@@ -35,19 +41,26 @@ import (
 //
 // Credentials is safe for concurrent use, by any number of connections.
 type Credentials struct {
-	cache    *credentials.Cache
-	ownCache bool
-	cfg      config
-	obs      observer
-	memo     atomic.Pointer[keyed] // the current key's metadata, built once per key
+	cache     *credentials.Cache
+	pool      *credentials.Pool // instead of cache, when the provider is a Pool
+	ownCache  bool
+	unobserve func() // stops the hooks' and logger's registration with the Pool
+	cfg       config
+	obs       observer
+	memo      atomic.Pointer[keyed]   // the current key's metadata, built once per key
+	memos     []atomic.Pointer[keyed] // with a pool: one per member, so that round robin builds none per call
 }
 
 // New returns Credentials that take keys from p: a provider such as
 // credentials.Env, credentials.File or a secret store, which the
-// Credentials put behind a credentials.Cache of their own, or a
+// Credentials put behind a credentials.Cache of their own; a
 // *credentials.Cache to share with other clients (then configure refreshing
-// on the Cache, and Close does not close it). It fails on a missing
-// provider or a bad option, saying which.
+// on the Cache, and Close does not close it); or a *credentials.Pool of
+// several keys, between which the Credentials fail over as rekey's HTTP
+// transport does (the Pool belongs to the caller too: close it after the
+// Credentials). It fails on a missing provider, a bad option or a Pool
+// given with [WithRefresh] (give a member its own refresh with a
+// *credentials.Cache as its provider), saying which.
 func New(p credentials.Provider, opts ...Option) (*Credentials, error) {
 	cfg := config{mdKey: DefaultMetadataKey, streamLimit: DefaultStreamReplayLimit}
 	var errs []string
@@ -69,20 +82,45 @@ func New(p credentials.Provider, opts ...Option) (*Credentials, error) {
 		cfg.isRejection = IsInvalidKeyRejection
 	}
 	c := &Credentials{cfg: cfg, obs: observer{hooks: cfg.hooks, log: cfg.log}}
-	switch shared, isCache := p.(*credentials.Cache); {
-	case p == nil && cfg.refresh == nil:
-		return nil, errors.New("grpcrekey: New(nil): pass a credentials.Provider, such as credentials.Env(\"EXAMPLE_API_KEY\")")
-	case isCache && shared == nil:
-		return nil, errors.New("grpcrekey: New: the *credentials.Cache is nil")
-	case isCache && cfg.refresh != nil:
-		return nil, errors.New("grpcrekey: New: a *credentials.Cache and WithRefresh: set Refresh on the Cache instead")
-	case isCache:
-		c.cache = shared
-	default:
-		c.cache = &credentials.Cache{Provider: p, Refresh: cfg.refresh, OnRefresh: c.obs.onRefresh()}
-		c.ownCache = true
+	if err := c.useKeys(p); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// useKeys sets where c takes its keys from: p itself when it is a Cache or
+// a Pool, otherwise a Cache of c's own in front of p.
+func (c *Credentials) useKeys(p credentials.Provider) error {
+	shared, isCache := p.(*credentials.Cache)
+	pool, isPool := p.(*credentials.Pool)
+	refresh := c.cfg.refresh
+	switch {
+	case p == nil && refresh == nil:
+		return errors.New("grpcrekey: New(nil): pass a credentials.Provider, such as credentials.Env(\"EXAMPLE_API_KEY\")")
+	case isCache && shared == nil:
+		return errors.New("grpcrekey: New: the *credentials.Cache is nil")
+	case isCache && refresh != nil:
+		return errors.New("grpcrekey: New: a *credentials.Cache and WithRefresh: set Refresh on the Cache instead")
+	case isCache:
+		c.cache = shared
+	case isPool && pool == nil:
+		return errors.New("grpcrekey: New: the *credentials.Pool is nil: make one with credentials.NewPool")
+	case isPool && refresh != nil:
+		return errors.New("grpcrekey: New: a *credentials.Pool and WithRefresh: give a member its own refresh with a *credentials.Cache{Provider: ..., Refresh: ...} as its provider")
+	case isPool && pool.Err() != nil:
+		return fmt.Errorf("grpcrekey: New: %w", pool.Err())
+	case isPool:
+		c.pool = pool
+		c.memos = make([]atomic.Pointer[keyed], pool.Len())
+		c.obs.pooled = true
+		if fn := c.obs.onPoolEvent(); fn != nil {
+			c.unobserve = pool.Observe(fn)
+		}
+	default:
+		c.cache = &credentials.Cache{Provider: p, Refresh: refresh, OnRefresh: c.obs.onRefresh()}
+		c.ownCache = true
+	}
+	return nil
 }
 
 // DialOptions returns the options that wire c into a connection: a unary
@@ -105,9 +143,14 @@ func (c *Credentials) DialOptions() []grpc.DialOption {
 }
 
 // Close stops the background refreshes of the Cache that New made (a Cache
-// passed to New belongs to the caller). Calls made afterwards still use the
-// key held, but cannot refresh it. Close is idempotent.
+// or Pool passed to New belongs to the caller), and, with a Pool, stops
+// reporting its members' changes to the hooks and the logger. Calls made
+// afterwards still use the key held, but cannot refresh it (with a Pool,
+// they still fail over until the Pool is closed). Close is idempotent.
 func (c *Credentials) Close() error {
+	if c.unobserve != nil {
+		c.unobserve()
+	}
 	if c.ownCache {
 		return c.cache.Close()
 	}
@@ -116,7 +159,11 @@ func (c *Credentials) Close() error {
 
 // String describes the Credentials without printing a key.
 func (c *Credentials) String() string {
-	return fmt.Sprintf("grpcrekey.Credentials{MetadataKey: %q, Scheme: %q, %v}", c.cfg.mdKey, c.cfg.scheme, c.cache)
+	var keys fmt.Stringer = c.cache
+	if c.pool != nil {
+		keys = c.pool
+	}
+	return fmt.Sprintf("grpcrekey.Credentials{MetadataKey: %q, Scheme: %q, %v}", c.cfg.mdKey, c.cfg.scheme, keys)
 }
 
 // Format implements fmt.Formatter so that no verb dumps the fields, some of

@@ -27,6 +27,14 @@
 // call is replayed once with the new key. A stream is opened again, and
 // what it had sent sent again, only if no response message had arrived.
 //
+// Several keys for one API go in a credentials.Pool, given to [New] as
+// the provider: each call takes the key of the member the Pool picks, and
+// a call whose member's key is rejected is replayed at once with the next
+// healthy member (a stream only before its first response), while the
+// rejected member is refreshed in the background, once however many calls
+// saw it, as rekey's HTTP transport does. A ResourceExhausted status counts
+// as 429 for PoolOptions.FailoverOn.
+//
 // What recovery cannot fix comes back as an [*Error]: it matches
 // rekey.ErrInvalidAPIKey (and rekey.ErrRefreshFailed when the refresh
 // failed) for errors.Is, gives a *rekey.APIError to errors.As, and keeps

@@ -19,7 +19,10 @@ import (
 // Error is returned for a call that the server rejected for its key when
 // recovery could not fix it: the replay was rejected too, the refresh
 // failed, the stream could not be replayed, or the caller's context ended
-// while the key was being refreshed.
+// while the key was being refreshed. With a *credentials.Pool, it is the
+// last member's rejection, and its APIError.Err is a *rekey.PoolError
+// that says what became of each member (index, redacted key, status, why
+// it has no new key); errors.As finds it.
 //
 // It is two errors in one, so that code written for either keeps working:
 //   - errors.Is(err, rekey.ErrInvalidAPIKey) holds, and so does
@@ -70,7 +73,18 @@ func (e *Error) Error() string {
 		b.WriteString(a.Cause.String())
 		b.WriteString(")")
 	}
+	pool, _ := a.Err.(*apierr.PoolError)
 	switch {
+	case pool != nil:
+		switch {
+		case a.Replayed:
+			b.WriteString("; refreshed once, still rejected")
+		case a.NotReplayed != "":
+			b.WriteString("; call not replayed: ")
+			b.WriteString(a.NotReplayed)
+		}
+		b.WriteString("; ")
+		b.WriteString(strings.TrimPrefix(pool.Error(), "rekey: ")) // "no key of the pool could serve the request: [0] ..."
 	case a.Replayed:
 		b.WriteString("; refreshed once, still rejected")
 	case a.RefreshFailed && errors.Is(a.Err, credentials.ErrRefreshedKeyRejected):

@@ -98,7 +98,8 @@ func Example_errors() {
 // "etcdserver: revision of auth store is old", and its Maintenance service
 // (in 3.4) a dropped token with Unknown "auth: invalid auth token": both
 // are cured by logging in again, so add them to the matcher.
-func ExampleStatusMessage() {
+// (ExampleStatusMessage runs the same matcher against a loopback server.)
+func Example_etcd() {
 	conn, err := grpc.NewClient("etcd.internal:2379", grpc.WithTransportCredentials(grpccreds.NewTLS(nil)))
 	if err != nil {
 		fmt.Println(err)

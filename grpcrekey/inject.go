@@ -26,13 +26,18 @@ type keyed struct {
 	only     []grpc.CallOption // {opt}, with cap 1, for a call with no options of its own
 }
 
-// withKey returns the call options of a call that sends cred: opts plus the
-// per-call credentials for cred. The caller's slice is never written to.
-func (c *Credentials) withKey(cred credentials.Credential, opts []grpc.CallOption) []grpc.CallOption {
-	k := c.memo.Load()
-	if k == nil || k.cred.Key != cred.Key {
-		k = c.newKeyed(cred)
-		c.memo.Store(k)
+// withKey returns the call options of a call that sends m's key: opts plus
+// the per-call credentials for it, built once per key (and, with a pool,
+// kept per member). The caller's slice is never written to.
+func (c *Credentials) withKey(m credentials.Member, opts []grpc.CallOption) []grpc.CallOption {
+	slot := &c.memo
+	if c.memos != nil {
+		slot = &c.memos[m.Index]
+	}
+	k := slot.Load()
+	if k == nil || k.cred.Key != m.Credential.Key {
+		k = c.newKeyed(m.Credential)
+		slot.Store(k)
 	}
 	if len(opts) == 0 {
 		return k.only // a later append by grpc copies it: cap is 1

@@ -15,8 +15,10 @@ import (
 // and on many APIs a refresh mints a new key and revokes the old one.
 type Matcher func(st *status.Status) bool
 
-// IsInvalidKeyRejection is the default [Matcher]. Every Unauthenticated
-// status is a rejection. A PermissionDenied or an InvalidArgument is one
+// IsInvalidKeyRejection is the default [Matcher]. An Unauthenticated status
+// is a rejection unless its reason and message speak only of what a valid
+// key may do (a scope, a permission, a quota), which a new key would not
+// change. A PermissionDenied or an InvalidArgument is one
 // only when it says, in so many words, that the key (or token, or
 // credentials) is invalid, expired, revoked, unknown or disabled: in the
 // reason of a google.rpc.ErrorInfo detail (Google's API_KEY_INVALID and
@@ -27,10 +29,11 @@ type Matcher func(st *status.Status) bool
 func IsInvalidKeyRejection(st *status.Status) bool {
 	switch st.Code() {
 	case codes.Unauthenticated:
-		return true
+		d := decodeDetails(st)
+		return isRejection(true, d.reason, st.Message())
 	case codes.PermissionDenied, codes.InvalidArgument:
 		d := decodeDetails(st)
-		return saysKeyInvalid(d.reason, st.Message())
+		return isRejection(false, d.reason, st.Message())
 	}
 	return false
 }

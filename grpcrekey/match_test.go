@@ -32,6 +32,9 @@ func TestMatchers(t *testing.T) {
 		byDefault, etcd, custom bool
 	}{
 		{"Unauthenticated, any message", status.New(codes.Unauthenticated, "etcdserver: invalid auth token"), true, true, false},
+		{"Unauthenticated, no message", status.New(codes.Unauthenticated, ""), true, true, false},
+		{"Unauthenticated about a scope only", status.New(codes.Unauthenticated, "Request had insufficient authentication scopes."), false, false, false},
+		{"Invalid access token without the scopes", status.New(codes.InvalidArgument, "Invalid access token, does not contain scopes"), false, false, false},
 		{"Google API_KEY_INVALID", withInfo(codes.InvalidArgument, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID", "googleapis.com"), true, true, false},
 		{"Google API_KEY_EXPIRED, reason only", withInfo(codes.InvalidArgument, "", "API_KEY_EXPIRED", "googleapis.com"), true, true, false},
 		{"PermissionDenied saying the key is revoked", status.New(codes.PermissionDenied, "The API key has been revoked"), true, true, false},

@@ -111,7 +111,11 @@ func WithRejection(m Matcher) Option {
 // InvalidArgument), RequestID the google.rpc.RequestInfo's request ID, and
 // Cause the rekey.KeyCause. RetryScheduled is never called (gRPC has its
 // own retries). With a *credentials.Cache as the provider, the Refresh
-// hooks are not called: set the Cache's OnRefresh instead. No event
+// hooks are not called: set the Cache's OnRefresh instead. With a
+// *credentials.Pool, events say which member they are about
+// (Event.Pooled, Member, MemberKey, as for HTTP), Failover and
+// MemberCooldown are called too, and MemberQuarantined, MemberRestored and
+// the Refresh hooks hear the Pool's members (until Close). No event
 // carries a key. Later WithHooks options replace earlier ones.
 //
 // [transport.Event]: https://pkg.go.dev/github.com/rekeyhq/rekey/transport#Event
@@ -124,7 +128,9 @@ func WithHooks(h rekey.Hooks) Option {
 
 // WithLogger logs rejections, replays and refreshes to l, at the levels a
 // rekey.Client uses (warn for a rejection, info for a replay and a new key,
-// error when recovery failed). No record carries a key.
+// error when recovery failed); with a *credentials.Pool, also failovers,
+// cooldowns, quarantines and restorations, each record about a member with
+// its "member" index and redacted "member_key". No record carries a key.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -22,47 +23,72 @@ type call struct {
 }
 
 // recoverCall is the recovery path of a call that failed with err after
-// sending the key sent, the same for unary calls and streams, top to
-// bottom: check the failure; refresh the key once for every call that saw
-// it rejected; replay the call once with the new key, unless it cannot be
-// (notReplayable says why); check the replay. Each step is a small helper,
-// so that a step (such as failing over to another key of a pool) can be
-// added without threading a flag through the others.
-func (c *Credentials) recoverCall(cl *call, sent credentials.Credential, err error,
-	replay func(fresh credentials.Credential) error, notReplayable func() string) error {
-	first, err := c.inspect(cl, err, sent.Key)
+// sending sent's key, the same for unary calls and streams, top to bottom:
+// check the failure; fail over to the next healthy member of a pool, at
+// once; refresh the key once for every call that saw it rejected; replay
+// the call once with the new key, unless it cannot be (notReplayable says
+// why); check the replay. Each step is a small helper, so that a step can
+// be added without threading a flag through the others.
+func (c *Credentials) recoverCall(cl *call, sent credentials.Member, err error,
+	replay func(m credentials.Member) error, notReplayable func() string) error {
+	first, err := c.inspect(cl, err, sent)
 	if first == nil {
 		return err
 	}
-	c.obs.event(transport.EventKeyRejected, cl, first)
+	// Failover: with a pool, the next healthy member's key, at once.
+	first, err = c.failover(cl, first, replay, notReplayable)
+	if first == nil {
+		return err
+	}
 
-	fresh, rerr := c.renew(cl.ctx, sent)
+	// Refresh: one for every call that saw the same key rejected.
+	fresh, rerr := c.renew(cl.ctx, first)
 	if rerr != nil {
 		return c.refreshFailed(cl, first, rerr)
 	}
+	// Replay, once.
 	if why := notReplayable(); why != "" {
-		first.APIError.NotReplayed = why
-		c.obs.event(transport.EventNotReplayed, cl, first)
-		return first
+		first.err.APIError.NotReplayed = why
+		c.obs.event(transport.EventNotReplayed, cl, first.err, first.key)
+		return c.giveUp(first)
 	}
-	c.obs.event(transport.EventReplayed, cl, first)
-
-	second, err := c.inspect(cl, replay(fresh), fresh.Key)
+	c.obs.event(transport.EventReplayed, cl, first.err, fresh)
+	second, err := c.inspect(cl, replay(fresh), fresh)
 	if second == nil {
 		return err
 	}
-	second.scrub(sent.Key) // the server may quote either key sent
-	second.APIError.Replayed = true
-	c.cache.ReplayRejected(fresh) // the refresh did not help: no other for RejectedKeyCooldown
-	c.obs.event(transport.EventReplayRejected, cl, second)
-	return second
+	if !second.err.APIError.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the server's
+		c.setAside(cl, second)
+		return second.raw
+	}
+	c.follow(second, first) // the server may quote any key sent
+	second.err.APIError.Replayed = true
+	c.replayRejected(cl.ctx, fresh) // the refresh did not help: no other for RejectedKeyCooldown
+	c.obs.event(transport.EventReplayRejected, cl, second.err, fresh)
+	return c.giveUp(second)
 }
 
-// inspect sorts a call's error: the invalid-key rejection comes back as an
-// *Error, anything else as the error to return (nil for success, the
-// insecure-connection refusal as a *CredentialError, every other error as
-// it is).
-func (c *Credentials) inspect(cl *call, err error, key string) (*Error, error) {
+// refusal is a call's invalid-key rejection (or, with a pool, a status that
+// PoolOptions.FailoverOn lists: see [failoverStatus]) held while the
+// Credentials recover: the error decoded from it, the error as grpc
+// returned it, and the member whose key drew it. With a pool, the refusals
+// of one call form a chain, newest first.
+type refusal struct {
+	err   *Error
+	raw   error              // the call's error as grpc returned it: a FailoverOn answer is handed back as it is
+	key   credentials.Member // the key sent, and with a pool its member
+	delay time.Duration      // a FailoverOn answer's google.rpc.RetryInfo delay: the member's cooldown
+	prev  *refusal           // the refusal before this one in the same call
+	why   error              // with a pool: why this member could not serve the call again
+
+	others []apierr.MemberError // with a pool: the members the call was not sent with, and why
+}
+
+// inspect sorts a call's error: the invalid-key rejection (and, with a
+// pool, a FailoverOn status) comes back as a refusal, anything else as the
+// error to return (nil for success, the insecure-connection refusal as a
+// *CredentialError, every other error as it is).
+func (c *Credentials) inspect(cl *call, err error, key credentials.Member) (*refusal, error) {
 	if err == nil {
 		return nil, nil
 	}
@@ -72,28 +98,34 @@ func (c *Credentials) inspect(cl *call, err error, key string) (*Error, error) {
 		return nil, err
 	case isRefusal(st):
 		return nil, insecureError(cl.method, st)
-	case !c.cfg.isRejection(st):
-		return nil, err
+	case c.cfg.isRejection(st):
+		return &refusal{err: rejection(cl, st, key.Credential.Key), raw: err, key: key}, nil
+	case c.pool != nil && c.pool.FailsOver(failoverStatus(st)):
+		r := &refusal{err: rejection(cl, st, key.Credential.Key), raw: err, key: key, delay: decodeDetails(st).retryDelay}
+		r.err.APIError.InvalidKey = false
+		return r, nil
 	}
-	return rejection(cl, st, key), nil
-}
-
-// renew reports the rejection of sent to the Cache and returns the key to
-// replay with: a refreshed one, or one that another call's refresh already
-// put in place. However many calls saw sent rejected, one refresh runs.
-func (c *Credentials) renew(ctx context.Context, sent credentials.Credential) (credentials.Credential, error) {
-	return c.cache.Invalidate(ctx, sent)
+	return nil, err
 }
 
 // refreshFailed completes the rejection r of a call whose key could not be
 // refreshed: because the caller gave up waiting (not a failed recovery), or
-// because the refresh failed.
-func (c *Credentials) refreshFailed(cl *call, r *Error, err error) error {
-	r.APIError.Err = err
+// because the refresh failed (with a pool: no member got a new key).
+func (c *Credentials) refreshFailed(cl *call, r *refusal, err error) error {
+	r.err.APIError.Err = err
 	if cl.ctx.Err() == nil {
-		r.APIError.RefreshFailed = true
+		r.err.APIError.RefreshFailed = true
 	}
-	return r
+	return r.err
+}
+
+// giveUp returns the error of a call whose recovery failed at r; with a
+// pool, it says what became of each member.
+func (c *Credentials) giveUp(r *refusal) error {
+	if c.pool != nil && r.err.APIError.Err == nil {
+		r.err.APIError.Err = r.poolError()
+	}
+	return r.err
 }
 
 // rejection decodes the rejection st of a call sent with key.
@@ -144,18 +176,24 @@ func authority(cc *grpc.ClientConn) string {
 // unary is the unary client interceptor: inject, and on a rejection,
 // recover.
 func (c *Credentials) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	cred, err := c.cache.Retrieve(ctx)
+	var key credentials.Member // c.pick written out: the call to it cost 15 ns a call (BenchmarkCallCredentials, CPU time)
+	var err error
+	if c.pool == nil {
+		key.Credential, err = c.cache.Retrieve(ctx)
+	} else {
+		key, err = c.pool.Pick(ctx)
+	}
 	if err != nil {
 		return &CredentialError{Method: method, Err: err}
 	}
-	err = invoker(ctx, method, req, reply, cc, c.withKey(cred, opts)...)
+	err = invoker(ctx, method, req, reply, cc, c.withKey(key, opts)...)
 	if err == nil {
 		return nil
 	}
-	replay := func(fresh credentials.Credential) error {
-		return invoker(ctx, method, req, reply, cc, c.withKey(fresh, opts)...)
+	replay := func(m credentials.Member) error {
+		return invoker(ctx, method, req, reply, cc, c.withKey(m, opts)...)
 	}
-	return c.recoverCall(&call{ctx: ctx, method: method, cc: cc}, cred, err, replay, replayable)
+	return c.recoverCall(&call{ctx: ctx, method: method, cc: cc}, key, err, replay, replayable)
 }
 
 // replayable is notReplayable for a unary call: it always can be (its

@@ -16,38 +16,40 @@ import (
 // current key and wraps it so that a rejection before the first response
 // message can be recovered from.
 func (c *Credentials) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	cred, err := c.cache.Retrieve(ctx)
+	key, err := c.pick(ctx)
 	if err != nil {
 		return nil, &CredentialError{Method: method, Err: err}
 	}
 	s := &stream{c: c, cl: call{ctx: ctx, method: method, cc: cc}, desc: desc, streamer: streamer, opts: opts}
-	inner, err := streamer(ctx, desc, cc, method, c.withKey(cred, opts)...)
+	inner, err := streamer(ctx, desc, cc, method, c.withKey(key, opts)...)
 	if err != nil {
-		if inner, cred, err = s.reopen(cred, err); err != nil {
+		if inner, key, err = s.reopen(key, err); err != nil {
 			return nil, err
 		}
 	}
-	s.inner, s.sent = inner, cred
+	s.inner, s.sent = inner, key
 	return s, nil
 }
 
 // reopen recovers from the failure err of opening the stream with sent:
 // nothing was sent, so if it was the key, the stream is opened again with
-// the new one.
-func (s *stream) reopen(sent credentials.Credential, err error) (grpc.ClientStream, credentials.Credential, error) {
+// another (a pool's next member, or the refreshed key).
+func (s *stream) reopen(sent credentials.Member, err error) (grpc.ClientStream, credentials.Member, error) {
 	var inner grpc.ClientStream
-	cred := sent
-	err = s.c.recoverCall(&s.cl, sent, err, func(fresh credentials.Credential) error {
+	key := sent
+	err = s.c.recoverCall(&s.cl, sent, err, func(m credentials.Member) error {
 		var err error
-		inner, err = s.streamer(s.cl.ctx, s.desc, s.cl.cc, s.cl.method, s.c.withKey(fresh, s.opts)...)
-		cred = fresh
+		inner, err = s.streamer(s.cl.ctx, s.desc, s.cl.cc, s.cl.method, s.c.withKey(m, s.opts)...)
+		key = m
 		return err
 	}, replayable)
-	return inner, cred, err
+	return inner, key, err
 }
 
-// stream is a client stream that can be opened again with a new key, and
-// its messages sent again, as long as no response message has arrived.
+// stream is a client stream that can be opened again with another key, and
+// its messages sent again, as long as no response message has arrived: once
+// per recovery with a refreshed key, and with a pool also once per member
+// that it fails over to.
 //
 // gRPC allows one goroutine in SendMsg (or CloseSend) and another in
 // RecvMsg at the same time; mu orders them around a replay, which happens
@@ -59,14 +61,14 @@ type stream struct {
 	streamer grpc.Streamer
 	opts     []grpc.CallOption
 
-	mu       sync.Mutex
-	inner    grpc.ClientStream      // the stream in use
-	sent     credentials.Credential // the key it carries
-	kept     []any                  // messages sent, for a replay, while keeping
-	closed   bool                   // CloseSend was called
-	received bool                   // a response message arrived
-	replayed bool                   // the stream was opened again once
-	overflow bool                   // more than the limit was sent before a response
+	mu        sync.Mutex
+	inner     grpc.ClientStream  // the stream in use
+	sent      credentials.Member // the key it carries
+	kept      []any              // messages sent, for a replay, while keeping
+	closed    bool               // CloseSend was called
+	received  bool               // a response message arrived
+	recovered bool               // a recovery ran (it may have opened the stream again): no other
+	overflow  bool               // more than the limit was sent before a response
 }
 
 // SendMsg sends m. While the stream can still be replayed, m is also kept
@@ -103,7 +105,7 @@ func (s *stream) SendMsg(m any) error {
 // keeping reports whether sent messages are still kept for a replay. The
 // caller holds mu.
 func (s *stream) keeping() bool {
-	return !s.received && !s.replayed && !s.overflow && s.c.cfg.streamLimit > 0
+	return !s.received && !s.recovered && !s.overflow && s.c.cfg.streamLimit > 0
 }
 
 // CloseSend closes the sending side, of a replayed stream too.
@@ -116,10 +118,10 @@ func (s *stream) CloseSend() error {
 }
 
 // RecvMsg receives the next response message into m. If the stream fails
-// with the invalid-key rejection before any response message, the key is
-// refreshed and the stream opened again with it, its messages sent again
-// (and its sending side closed, if it was), and m filled from the new
-// stream.
+// with the invalid-key rejection before any response message, it is opened
+// again with another key (a pool's next healthy member at once, or the
+// refreshed key), its messages sent again (and its sending side closed, if
+// it was), and m filled from the new stream. One recovery runs per stream.
 func (s *stream) RecvMsg(m any) error {
 	s.mu.Lock()
 	inner, sent := s.inner, s.sent
@@ -134,8 +136,12 @@ func (s *stream) RecvMsg(m any) error {
 	case err == io.EOF:
 		return err
 	}
-	replay := func(fresh credentials.Credential) error { return s.replay(fresh, m) }
-	return s.c.recoverCall(&s.cl, sent, err, replay, s.notReplayable)
+	replay := func(key credentials.Member) error { return s.replay(key, m) }
+	err = s.c.recoverCall(&s.cl, sent, err, replay, s.notReplayable)
+	s.mu.Lock()
+	s.recovered, s.kept = true, nil
+	s.mu.Unlock()
+	return err
 }
 
 // notReplayable says why the stream cannot be opened again, or "".
@@ -145,7 +151,7 @@ func (s *stream) notReplayable() string {
 	switch {
 	case s.received:
 		return "the stream had already received a response; open a new stream"
-	case s.replayed:
+	case s.recovered:
 		return "the stream was already opened again once"
 	case s.c.cfg.streamLimit == 0:
 		return "stream replay is off (WithStreamReplayLimit(0)); open a new stream"
@@ -155,20 +161,19 @@ func (s *stream) notReplayable() string {
 	return ""
 }
 
-// replay opens the stream again with fresh, sends the kept messages again,
+// replay opens the stream again with key, sends the kept messages again,
 // closes the sending side if it was closed, and receives the first
-// response into m.
-func (s *stream) replay(fresh credentials.Credential, m any) error {
+// response into m. The messages stay kept until a response arrives or the
+// recovery ends, for the next member of a pool if key is refused too.
+func (s *stream) replay(key credentials.Member, m any) error {
 	s.mu.Lock()
-	inner, err := s.streamer(s.cl.ctx, s.desc, s.cl.cc, s.cl.method, s.c.withKey(fresh, s.opts)...)
+	inner, err := s.streamer(s.cl.ctx, s.desc, s.cl.cc, s.cl.method, s.c.withKey(key, s.opts)...)
 	if err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	s.inner, s.sent, s.replayed = inner, fresh, true
-	kept := s.kept
-	s.kept = nil
-	for _, msg := range kept {
+	s.inner, s.sent = inner, key
+	for _, msg := range s.kept {
 		if err := inner.SendMsg(msg); err != nil {
 			break // io.EOF: the stream ended, RecvMsg says how; any other error ends it too
 		}
@@ -180,7 +185,7 @@ func (s *stream) replay(fresh credentials.Credential, m any) error {
 	err = inner.RecvMsg(m)
 	if err == nil {
 		s.mu.Lock()
-		s.received = true
+		s.received, s.kept = true, nil
 		s.mu.Unlock()
 	}
 	return err

@@ -42,6 +42,21 @@ const (
 	// On rejections and their span events: a revoked key may mean a leak
 	// worth an alert, an expired one is routine.
 	KeyCauseKey = attribute.Key("rekey.key.cause")
+	// PoolMemberKey: with a credentials.Pool, the member an event is about,
+	// by index from 0: the one whose key was rejected or refused, the one
+	// a request fails over to, or the one quarantined or restored.
+	PoolMemberKey = attribute.Key("rekey.pool.member")
+	// PoolMemberRedactedKey: that member's key, redacted
+	// (credentials.Redact, such as "sk_live_…9f2c"); on span events only,
+	// since a metric attribute that changes with every rotated key would
+	// multiply the series.
+	PoolMemberRedactedKey = attribute.Key("rekey.pool.member.redacted_key")
+	// PoolTransitionKey: what happened to a pool member: "quarantined" (its
+	// refresh produced no new key), "restored" (back in rotation) or
+	// "cooling_down" (after a PoolOptions.FailoverOn status).
+	PoolTransitionKey = attribute.Key("rekey.pool.member.transition")
+	// PoolCooldownKey: seconds a member cools down (span events).
+	PoolCooldownKey = attribute.Key("rekey.pool.member.cooldown")
 )
 
 var (
@@ -50,7 +65,19 @@ var (
 	outcomeReplayed      = ReplayOutcomeKey.String("replayed")
 	outcomeNotReplayed   = ReplayOutcomeKey.String("not_replayed")
 	outcomeRejectedAgain = ReplayOutcomeKey.String("rejected_again")
+	transitionQuarantine = PoolTransitionKey.String("quarantined")
+	transitionRestore    = PoolTransitionKey.String("restored")
+	transitionCooldown   = PoolTransitionKey.String("cooling_down")
 )
+
+// memberAttrs returns rekey.pool.member for an event of a pooled
+// transport, and nothing otherwise.
+func memberAttrs(ev transport.Event) []attribute.KeyValue {
+	if !ev.Pooled {
+		return nil
+	}
+	return []attribute.KeyValue{PoolMemberKey.Int(ev.Member)}
+}
 
 // serverAttrs returns server.address and, when the URL names one,
 // server.port, for an event's URL (scheme, host and path).

@@ -34,6 +34,10 @@
 //	                            [rekey_request_replays_total]     rekey.replay.outcome, server.address, server.port
 //	rekey.request.retries       counter {retry}       transient failures retried (connection errors, 429, 502, 503, 504)
 //	                            [rekey_request_retries_total]     http.response.status_code or error.type, server.address, server.port
+//	rekey.pool.failovers        counter {failover}    requests replayed at once with another key of a credentials.Pool
+//	                            [rekey_pool_failovers_total]      rekey.pool.member (the one used), http.response.status_code (the refusal), server.address, server.port
+//	rekey.pool.member.transitions counter {transition} changes of a pool member's state
+//	                            [rekey_pool_member_transitions_total]  rekey.pool.member, rekey.pool.member.transition
 //	rekey.key.age               gauge s               time since the key in use was obtained
 //	                            [rekey_key_age_seconds]
 //	rekey.key.time_to_expiry    gauge s               time left until the key in use expires, when its expiry is known
@@ -51,6 +55,15 @@
 // minus rejected_again). Every measurement also has the attributes given to
 // [WithAttributes].
 //
+// With a credentials.Pool, rekey.key.rejections also has rekey.pool.member,
+// the index (from 0) of the member whose key was rejected, and
+// rekey.pool.member.transition is quarantined (its refresh produced no new
+// key), restored (back in rotation) or cooling_down (after a
+// PoolOptions.FailoverOn status). The members' refreshes count in
+// rekey.key.refreshes like a single key's. rekey.Client hands the Pool's
+// events to [Telemetry.Hooks]; with a bare transport, register
+// [Telemetry.OnPoolEvent] with Pool.Observe.
+//
 // The gauges describe the last key this Telemetry saw obtained: give each
 // Client its own Telemetry, told apart by [WithAttributes].
 //
@@ -67,11 +80,19 @@
 // transport), recovery adds the events rekey.key.rejected,
 // rekey.request.replayed, rekey.request.not_replayed, rekey.replay.rejected
 // and rekey.request.retry, so a trace shows why the request took longer.
+// With a credentials.Pool, rekey.pool.failover (the member the request is
+// replayed with) and rekey.pool.member.cooldown join them, and
+// rekey.pool.member.quarantined and rekey.pool.member.restored go on the
+// span of the request whose rejection led to them while it is still open;
+// pool events name the member by rekey.pool.member and
+// rekey.pool.member.redacted_key (credentials.Redact: a type prefix and the
+// last 4 characters, safe to print).
 //
 // # Secrets
 //
-// No attribute, event or span name carries a key or any part of one:
-// rekey's events carry none, and the attributes are built from the status,
+// No attribute, event or span name carries a key or any part of one beyond
+// the redacted form that names a pool member on span events: rekey's events
+// carry no key, and the attributes are built from the status,
 // the host, fixed names and error messages. rekey's own error messages never
 // contain a key; the error of your refresh hook is recorded as it is (on a
 // failed refresh's span), so keep keys out of it too.

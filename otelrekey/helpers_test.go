@@ -83,7 +83,7 @@ func encode(set attribute.Set, skip ...attribute.Key) string {
 	var parts []string
 	for _, kv := range set.ToSlice() {
 		if !containsKey(skip, kv.Key) {
-			parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+			parts = append(parts, string(kv.Key)+"="+valueText(kv.Value))
 		}
 	}
 	sort.Strings(parts)
@@ -163,3 +163,8 @@ func within(t testing.TB, name string, v float64, ok bool, lo, hi float64) {
 		t.Errorf("%s = %v (reported: %v), want within [%v, %v]", name, v, ok, lo, hi)
 	}
 }
+
+// valueText formats an attribute value. (Value.Emit is deprecated from otel
+// v1.45, which the workspace may resolve; Value.String does not exist in
+// v1.41, which this module requires.)
+func valueText(v attribute.Value) string { return fmt.Sprint(v.AsInterface()) }

@@ -13,6 +13,8 @@ type instruments struct {
 	refreshDuration metric.Float64Histogram
 	replays         metric.Int64Counter
 	retries         metric.Int64Counter
+	failovers       metric.Int64Counter
+	transitions     metric.Int64Counter
 	age             metric.Float64ObservableGauge
 	timeToExpiry    metric.Float64ObservableGauge
 }
@@ -24,6 +26,8 @@ const (
 	MetricRefreshDuration = "rekey.key.refresh.duration"
 	MetricReplays         = "rekey.request.replays"
 	MetricRetries         = "rekey.request.retries"
+	MetricFailovers       = "rekey.pool.failovers"
+	MetricTransitions     = "rekey.pool.member.transitions"
 	MetricKeyAge          = "rekey.key.age"
 	MetricKeyTimeToExpiry = "rekey.key.time_to_expiry"
 )
@@ -57,6 +61,12 @@ func newInstruments(m metric.Meter) (instruments, error) {
 	check(err)
 	in.retries, err = m.Int64Counter(MetricRetries, metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries of transient failures: connection errors, 429, 502, 503, 504."))
+	check(err)
+	in.failovers, err = m.Int64Counter(MetricFailovers, metric.WithUnit("{failover}"),
+		metric.WithDescription("Requests replayed at once with another key of a pool, by the member used and the status that caused it."))
+	check(err)
+	in.transitions, err = m.Int64Counter(MetricTransitions, metric.WithUnit("{transition}"),
+		metric.WithDescription("Changes of a pool member's state: quarantined, restored, cooling_down."))
 	check(err)
 	in.age, err = m.Float64ObservableGauge(MetricKeyAge, metric.WithUnit("s"),
 		metric.WithDescription("Time since the API key in use was obtained."))

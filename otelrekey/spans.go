@@ -21,6 +21,10 @@ const (
 	EventRequestNotReplayed = "rekey.request.not_replayed"
 	EventReplayRejected     = "rekey.replay.rejected"
 	EventRequestRetry       = "rekey.request.retry"
+	EventFailover           = "rekey.pool.failover"
+	EventMemberCooldown     = "rekey.pool.member.cooldown"
+	EventMemberQuarantined  = "rekey.pool.member.quarantined"
+	EventMemberRestored     = "rekey.pool.member.restored"
 )
 
 // startRefreshSpan starts the span of a refresh, as a child of the span in
@@ -81,6 +85,11 @@ func addRequestEvent(ctx context.Context, ev transport.Event) {
 		span.AddEvent(EventRequestNotReplayed, trace.WithAttributes(ReplayReasonKey.String(ev.Reason)))
 	case transport.EventReplayRejected:
 		span.AddEvent(EventReplayRejected, trace.WithAttributes(rejectionAttrs(ev)...))
+	case transport.EventFailover:
+		span.AddEvent(EventFailover, trace.WithAttributes(append(poolMemberAttrs(ev.Member, ev.MemberKey), statusAttr(ev.StatusCode))...))
+	case transport.EventMemberCooldown:
+		span.AddEvent(EventMemberCooldown, trace.WithAttributes(append(poolMemberAttrs(ev.Member, ev.MemberKey),
+			statusAttr(ev.StatusCode), PoolCooldownKey.Float64(ev.Cooldown.Seconds()))...))
 	}
 }
 
@@ -89,7 +98,35 @@ func rejectionAttrs(ev transport.Event) []attribute.KeyValue {
 	if ev.RequestID != "" {
 		attrs = append(attrs, RequestIDKey.String(ev.RequestID))
 	}
+	if ev.Pooled {
+		attrs = append(attrs, poolMemberAttrs(ev.Member, ev.MemberKey)...)
+	}
 	return attrs
+}
+
+// poolMemberAttrs names a pool member on a span event: index and redacted
+// key.
+func poolMemberAttrs(member int, redactedKey string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{PoolMemberKey.Int(member)}
+	if redactedKey != "" {
+		attrs = append(attrs, PoolMemberRedactedKey.String(redactedKey))
+	}
+	return attrs
+}
+
+// addPoolEvent puts a pool member's quarantine or restoration on the span
+// of the request whose rejection led to it, if that span is still
+// recording.
+func addPoolEvent(ctx context.Context, ev credentials.PoolEvent) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	name := EventMemberRestored
+	if ev.Kind == credentials.MemberQuarantined {
+		name = EventMemberQuarantined
+	}
+	span.AddEvent(name, trace.WithAttributes(poolMemberAttrs(ev.Member, ev.Key)...))
 }
 
 // addRetryEvent puts a retry on the span of the request retried.

@@ -88,6 +88,10 @@ func (t *Telemetry) Hooks() rekey.Hooks {
 		RequestReplayed:    t.OnEvent,
 		RequestNotReplayed: t.OnEvent,
 		ReplayRejected:     t.OnEvent,
+		Failover:           t.OnEvent,
+		MemberCooldown:     t.OnEvent,
+		MemberQuarantined:  t.OnPoolEvent,
+		MemberRestored:     t.OnPoolEvent,
 		RefreshStarted:     t.OnRefresh,
 		RefreshSucceeded:   t.OnRefresh,
 		RefreshFailed:      t.OnRefresh,
@@ -111,7 +115,7 @@ func (t *Telemetry) OnEvent(ev transport.Event) {
 	server := serverAttrs(ev.URL)
 	switch ev.Kind {
 	case transport.EventKeyRejected, transport.EventReplayRejected:
-		attrs := t.with(server, statusAttr(ev.StatusCode), KeyCauseKey.String(ev.Cause.String()))
+		attrs := t.with(server, append(memberAttrs(ev), statusAttr(ev.StatusCode), KeyCauseKey.String(ev.Cause.String()))...)
 		t.inst.rejections.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attrs...)))
 		if ev.Kind == transport.EventReplayRejected {
 			t.inst.replays.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(t.with(server, outcomeRejectedAgain)...)))
@@ -120,10 +124,38 @@ func (t *Telemetry) OnEvent(ev transport.Event) {
 		t.inst.replays.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(t.with(server, outcomeReplayed)...)))
 	case transport.EventNotReplayed:
 		t.inst.replays.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(t.with(server, outcomeNotReplayed)...)))
+	case transport.EventFailover:
+		attrs := t.with(server, PoolMemberKey.Int(ev.Member), statusAttr(ev.StatusCode))
+		t.inst.failovers.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attrs...)))
+	case transport.EventMemberCooldown:
+		t.inst.transitions.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(t.with(nil, PoolMemberKey.Int(ev.Member), transitionCooldown)...)))
 	default:
 		return
 	}
 	addRequestEvent(ctx, ev)
+}
+
+// OnPoolEvent records a change of a credentials.Pool member's state
+// (quarantined, restored) and the refreshes of its members, which it hands
+// to [Telemetry.OnRefresh]. rekey.Client registers it with a Pool through
+// [Telemetry.Hooks]; with a bare transport.Transport, register it yourself:
+// stop := pool.Observe(tel.OnPoolEvent).
+func (t *Telemetry) OnPoolEvent(ev credentials.PoolEvent) {
+	var transition attribute.KeyValue
+	switch ev.Kind {
+	case credentials.MemberRefresh:
+		t.OnRefresh(ev.Refresh)
+		return
+	case credentials.MemberQuarantined:
+		transition = transitionQuarantine
+	case credentials.MemberRestored:
+		transition = transitionRestore
+	default:
+		return
+	}
+	ctx := orBackground(ev.Context)
+	t.inst.transitions.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(t.with(nil, PoolMemberKey.Int(ev.Member), transition)...)))
+	addPoolEvent(ctx, ev)
 }
 
 // OnRetry records a retry of a transient failure; assign it to

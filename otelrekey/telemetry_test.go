@@ -76,7 +76,7 @@ func TestScriptedRunSpans(t *testing.T) {
 			switch ev.Name {
 			case otelrekey.EventKeyRejected:
 				if v, _ := attrs.Value("http.response.status_code"); v.AsInt64() != 401 {
-					t.Errorf("request %d: %s has status %v, want 401", i, ev.Name, v.Emit())
+					t.Errorf("request %d: %s has status %v, want 401", i, ev.Name, valueText(v))
 				}
 				if v, _ := attrs.Value(otelrekey.RequestIDKey); len(v.AsString()) < 5 {
 					t.Errorf("request %d: %s has no API request ID", i, ev.Name)

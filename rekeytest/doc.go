@@ -24,6 +24,7 @@
 //	                     401 {"error": "Invalid Account Secret", ...} otherwise
 //	GET  /v1/echo        200 {"method", "path", "query"} (query without api_key)
 //	POST /v1/echo, PUT   200 {"method", "path", "query", "body": <the JSON body>}
+//	                     with WithIdempotency, a repeated Idempotency-Key gets the first answer again
 //	GET  /v1/key         200 {"valid": true, "redacted_key", "issued_at", "expires_at"}
 //	GET  /v1/forbidden   403 {"error": "Forbidden", ...}: a permission problem, not a key problem
 //

@@ -196,6 +196,9 @@ func (s *Server) serveEchoBody(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "Bad Request", "The request body is not valid JSON.", "")
 		return
 	}
+	if s.serveIdempotent(w, r, body) {
+		return
+	}
 	s.bodies.add(body)
 	s.writeRaw(w, r, http.StatusOK, echoJSON(r, true, body), "")
 }

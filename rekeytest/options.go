@@ -19,6 +19,7 @@ type config struct {
 	keyTTL        time.Duration
 	accountSecret string
 	revokeOnIssue bool
+	idempotency   bool
 	rotateEvery   time.Duration
 	faults        Faults
 	seed          int64
@@ -54,6 +55,26 @@ func WithAccountSecret(secret string) Option {
 // do: at most one key is valid at a time.
 func WithRevokeOnIssue(on bool) Option {
 	return func(c *config) { c.revokeOnIssue = on }
+}
+
+// WithIdempotency makes the server honour the Idempotency-Key header on
+// POST and PUT /v1/echo the way Stripe's API documents it
+// (https://docs.stripe.com/api/idempotent_requests): the first request with
+// a key is performed and its answer remembered; a later request with the
+// same key, method, path and body is not performed again but gets the same
+// answer, with the header "Idempotent-Replayed: true", and counts in
+// [Stats].IdempotentReplays; the same key with a different request is
+// answered 422 {"error": "Idempotency Key Reused"}. Only requests that were
+// performed are remembered: a rejected key, an injected fault or a body
+// that could not be read leaves the key free, so the request can be sent
+// again. Keys are remembered for the server's life.
+//
+// With it, [Server.Bodies] shows what a client that retries with
+// idempotency keys gets applied: a body retried after a lost answer appears
+// once, and twice only if the client sent it again under a new key. Off,
+// the default, the server performs every request it lets through.
+func WithIdempotency(on bool) Option {
+	return func(c *config) { c.idempotency = on }
 }
 
 // WithRotateEvery revokes every key (as [Server.RotateAll] does) every d, in

@@ -46,6 +46,7 @@ type state struct {
 	faults    faultState
 	stats     counters
 	bodies    bodyLog
+	idem      idempotency
 	reqPrefix string
 	reqSeq    atomic.Uint64
 

@@ -28,6 +28,10 @@ type Stats struct {
 	KeysRevoked int64
 	// Rotations counts calls of [Server.RotateAll], including background ones.
 	Rotations int64
+	// IdempotentReplays counts requests answered from the answer to an
+	// earlier request with the same Idempotency-Key, not performed again
+	// ([WithIdempotency]).
+	IdempotentReplays int64
 	// LiveKeys is the number of keys valid at the time of the snapshot.
 	LiveKeys int
 	// Faults counts the faults injected, by kind.
@@ -57,6 +61,7 @@ func (c FaultCounts) Total() int64 { return c.Burst + c.Unavailable + c.Dropped 
 type counters struct {
 	requests, accepted, rejections, accountRejections atomic.Int64
 	keysIssued, keysRevoked, rotations                atomic.Int64
+	idempotentReplays                                 atomic.Int64
 	burst, unavailable, dropped, delayed              atomic.Int64
 }
 
@@ -86,6 +91,7 @@ func (s *Server) Stats() Stats {
 		KeysIssued:        c.keysIssued.Load(),
 		KeysRevoked:       c.keysRevoked.Load(),
 		Rotations:         c.rotations.Load(),
+		IdempotentReplays: c.idempotentReplays.Load(),
 		LiveKeys:          s.liveKeys(),
 		Faults: FaultCounts{
 			Burst:       c.burst.Load(),
@@ -97,10 +103,12 @@ func (s *Server) Stats() Stats {
 }
 
 // Bodies returns the request bodies of the POST and PUT /v1/echo requests
-// that were answered 200, exactly as received and in the order the server
-// accepted them, so a test can check that nothing was lost, duplicated or
-// altered. A body sent twice (a replay after a refresh, say) appears twice
-// only if it was accepted twice. The result is a copy. Safe for concurrent
+// that were performed (answered 200), exactly as received and in the order
+// the server accepted them, so a test can check that nothing was lost,
+// duplicated or altered. A body sent twice (a replay after a refresh, say)
+// appears twice only if it was accepted twice; with [WithIdempotency], a
+// repeat under the same Idempotency-Key is answered without being performed
+// and does not appear again. The result is a copy. Safe for concurrent
 // use.
 func (s *Server) Bodies() [][]byte {
 	s.bodies.mu.Lock()

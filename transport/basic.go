@@ -136,11 +136,11 @@ func (t *Transport) setupBasic() error {
 
 // usable reports why key cannot be sent in the Transport's placement, or
 // nil. Only Basic auth has more to check than the providers' [credentials.Validate].
-func (t *Transport) usable(key string) error {
+func (t *Transport) usable(m credentials.Member) error {
 	if t.basic == nil {
 		return nil
 	}
-	return t.authFor(key).err
+	return t.authFor(m).err
 }
 
 // scrub removes from e every form of key that was sent: the key, and in

@@ -113,3 +113,28 @@ func (slackBase) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}},
 		Body: io.NopCloser(strings.NewReader(`{"ok":true,"channel":"C123ABC456","ts":"1503435956.000247"}`)), Request: r}, nil
 }
+
+// BenchmarkTransportPool is BenchmarkTransport's happy path with a
+// credentials.Pool of three keys (primary first, and round robin) against
+// one key, so that `benchstat -col /keys` shows what a pool costs: one
+// atomic load per member up to the first healthy one, and with round robin
+// one atomic add. It must allocate no more than one key does.
+func BenchmarkTransportPool(b *testing.B) {
+	keys := []credentials.Provider{
+		credentials.Static("rk_live_" + strings.Repeat("a", 32)),
+		credentials.Static("rk_live_" + strings.Repeat("b", 32)),
+		credentials.Static("rk_live_" + strings.Repeat("c", 32)),
+	}
+	for _, tc := range []struct {
+		name  string
+		creds credentials.Provider
+	}{
+		{"keys=1", keys[0]},
+		{"keys=3-primary", credentials.NewPool(keys...)},
+		{"keys=3-roundrobin", credentials.NewPoolWith(credentials.PoolOptions{RoundRobin: true}, keys...)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			runTransport(b, &transport.Transport{Base: newMemoryBase(), Credentials: tc.creds})
+		})
+	}
+}

@@ -33,6 +33,8 @@ func corpusMatcher(name string) transport.Matcher {
 		return transport.AnyOf(transport.IsInvalidKeyRejection,
 			transport.StatusBody(http.StatusOK, "The provided API key is invalid."),
 			transport.StatusBody(http.StatusOK, "The provided API key is expired."))
+	case "graphql":
+		return transport.GraphQL()
 	}
 	return nil
 }

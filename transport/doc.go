@@ -19,10 +19,16 @@
 // header ([Transport.Header], [Transport.Scheme]), a query parameter
 // ([Transport.Query]) or HTTP Basic auth ([Transport.Basic], [BasicAuth]).
 //
+// With a credentials.Pool as Credentials, the Transport holds several keys
+// and fails over between them: a rejected request is replayed at once with
+// the next healthy key (see [Transport] and docs/pools.md).
+//
 // Which responses count as the rejection is up to [Transport.IsRejection].
-// The default, [IsInvalidKeyRejection], recognises every 401 and a 400 or
-// 403 whose error says the key is invalid, expired or revoked. For APIs
-// that reject differently, [Slack], [OKFalse], [StatusHeader] and
+// The default, [IsInvalidKeyRejection], recognises a 401 (unless its words
+// are only about scope, permission or quota) and a 400 or 403 whose error
+// says the key is invalid, expired or revoked, reading JSON, XML, HTML and
+// text bodies by their structure, not by vendor. For APIs that reject
+// differently, [Slack], [GraphQL], [OKFalse], [StatusHeader] and
 // [StatusBody] build the matcher and [AnyOf] combines it with the default;
-// the README's "Tested against" table says which API needs which.
+// docs/tested-against.md says which API needs which.
 package transport

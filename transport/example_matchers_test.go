@@ -102,3 +102,47 @@ func ExampleOKFalse() {
 	// false
 	// false
 }
+
+// GraphQL APIs answer a rejected token with 200 and an errors list; the
+// GraphQL matcher recognises UNAUTHENTICATED there, and leaves a scope
+// error alone.
+func ExampleGraphQL() {
+	m := transport.GraphQL()
+	h := http.Header{"Content-Type": {"application/json"}}
+	for _, body := range []string{
+		`{"data":null,"errors":[{"message":"Not authenticated","extensions":{"code":"UNAUTHENTICATED"}}]}`,
+		`{"errors":[{"type":"INSUFFICIENT_SCOPES","message":"Your token has not been granted the required scopes"}]}`,
+		`{"data":{"viewer":{"login":"octocat"}}}`,
+	} {
+		fmt.Println(m(&http.Response{StatusCode: 200, Header: h}, func() []byte { return []byte(body) }))
+	}
+	// Output:
+	// true
+	// false
+	// false
+}
+
+// The default matcher reads a 401, 403 or 400 by what it says: a 401 about
+// scope is not a rejection, nor is a 400 that names the token only to say
+// it lacks scopes.
+func ExampleIsInvalidKeyRejection() {
+	for _, r := range []struct {
+		status int
+		body   string
+	}{
+		{401, `{"error":"invalid_token","error_description":"The access token expired"}`},
+		{401, `{"error_summary":"missing_scope/","error":{".tag":"missing_scope"}}`},
+		{403, `{"message":"Invalid Application-ID or API key"}`},
+		{400, `{"code":4711,"message":"Invalid access token, does not contain scopes:[user:read]."}`},
+		{400, `<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>`},
+	} {
+		resp := &http.Response{StatusCode: r.status, Header: http.Header{}}
+		fmt.Println(r.status, transport.IsInvalidKeyRejection(resp, func() []byte { return []byte(r.body) }))
+	}
+	// Output:
+	// 401 true
+	// 401 false
+	// 403 true
+	// 400 false
+	// 400 true
+}

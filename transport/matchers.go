@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
 // Matcher is the type of [Transport.IsRejection] (and of
@@ -21,6 +23,7 @@ import (
 //
 // The builders below cover the common patterns that the default,
 // [IsInvalidKeyRejection], does not; combine them with it through [AnyOf].
+// [Slack] and [GraphQL] include the default already.
 type Matcher = func(resp *http.Response, body func() []byte) bool
 
 // AnyOf returns a Matcher that recognises a response if any of ms does,
@@ -81,6 +84,50 @@ func OKFalse(codes ...string) Matcher {
 		}
 		return slices.Contains(codes, v.Error)
 	}
+}
+
+// GraphQL returns the Matcher for GraphQL APIs, which answer a rejected
+// token with 200 and an errors list (the GraphQL-over-HTTP convention):
+// the default for 4xx, plus a 2xx JSON response whose "errors" hold an
+// error with extensions.code UNAUTHENTICATED (the code Apollo Server and
+// others use for a missing, invalid or expired credential), or whose first
+// error's code and message say the key is invalid, expired or revoked
+// (and nothing about scope or permission; see IsInvalidKeyRejection). A
+// FORBIDDEN or INSUFFICIENT_SCOPES error is not a key rejection and passes
+// through. A response without "errors", or not JSON by its Content-Type,
+// is not parsed.
+//
+//	client, err := rekey.NewClient("https://api.example.com/graphql", rekey.WithRejection(transport.GraphQL()), ...)
+func GraphQL() Matcher {
+	return AnyOf(IsInvalidKeyRejection, graphQLUnauthenticated)
+}
+
+func graphQLUnauthenticated(resp *http.Response, body func() []byte) bool {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || !isJSON(resp.Header) {
+		return false
+	}
+	b := body()
+	if !bytes.Contains(b, []byte(`"errors"`)) {
+		return false // a success, without parsing it
+	}
+	var v struct {
+		Errors []struct {
+			Extensions struct {
+				Code any `json:"code"`
+			} `json:"extensions"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(b, &v) != nil || len(v.Errors) == 0 {
+		return false
+	}
+	for _, e := range v.Errors {
+		if c, ok := e.Extensions.Code.(string); ok && strings.EqualFold(c, "UNAUTHENTICATED") {
+			return true
+		}
+	}
+	e := apierr.Decode(resp.StatusCode, resp.Header, b)
+	rejection, _ := apierr.Classify(false, e.Code, e.Message)
+	return rejection
 }
 
 // StatusHeader returns a Matcher that recognises a response with the given

@@ -38,9 +38,13 @@ import (
 // When retries run out, or a retry fails for a reason that is not retried,
 // RoundTrip returns a *[RetryError] that says how many attempts were made and
 // wraps the last cause (for a response, an *APIError decoded from it, whose
-// body RoundTrip has closed), so errors.Is and errors.As see the cause. A
-// request that succeeds, or fails on its first attempt, is returned as the
-// Base returned it. While waiting, RoundTrip returns the context's error as
+// body RoundTrip has closed; for a connection failure, a *[ConnectionError]),
+// so errors.Is and errors.As see the cause. A request that succeeds, or
+// fails on its first attempt, is returned as the Base returned it, but for
+// one case: a connection failure of a request that is not retried (a POST
+// without an Idempotency-Key, a body that cannot be re-read, retries off)
+// comes as a *[ConnectionError] that says why it was not retried, for the
+// API may have performed it. While waiting, RoundTrip returns the context's error as
 // soon as the request's context ends.
 //
 // Set the fields before first use and do not change them afterwards. Retry
@@ -92,9 +96,13 @@ type RetryError struct {
 // Error says how many attempts were made, and why the last one failed.
 func (e *RetryError) Error() string {
 	cause := strings.TrimPrefix(e.Err.Error(), "rekey: ")
-	if errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF) {
+	var connErr *ConnectionError
+	switch {
+	case errors.As(e.Err, &connErr):
+		cause = apierr.ConnectionCause(connErr) // without the request, which this error names
+	case errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF):
 		// net/http's bare EOF for a dropped connection says little by itself.
-		cause = "the server closed the connection without a response (" + cause + ")"
+		cause = apierr.DescribeConnectionFailure(e.Err)
 	}
 	n := strconv.Itoa(e.Attempts)
 	if _, ok := e.Err.(*apierr.APIError); ok {
@@ -114,7 +122,13 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = withHeader(req, IdempotencyKeyHeader, NewIdempotencyKey())
 	}
 	if !r.Policy.repeatable(req) {
-		return r.base().RoundTrip(req)
+		resp, err := r.base().RoundTrip(req)
+		if err != nil && transient(err) {
+			// Not retried: say so, and why, rather than hand back
+			// net/http's bare "EOF".
+			err = &ConnectionError{Method: req.Method, URL: apierr.RequestURL(req.URL), NotRetried: r.Policy.whyNotRepeatable(req), Err: err}
+		}
+		return resp, err
 	}
 	// The first attempt goes straight to Base, so that a request that
 	// succeeds costs nothing more than Base does.
@@ -260,6 +274,9 @@ func (s *retrier) backoff(_, _ time.Duration, i int, resp *http.Response) time.D
 func (s *retrier) giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
 	attempts += s.done
 	err = unwrapURLError(err)
+	if err != nil && transient(err) {
+		err = &ConnectionError{Method: s.req.Method, URL: apierr.RequestURL(s.req.URL), Err: err}
+	}
 	if resp != nil {
 		if err == nil { // retries ran out on a retried status
 			err = apierr.FromResponse(s.req, resp, DefaultMaxErrorBody)

@@ -5,13 +5,11 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rekeyhq/rekey/credentials"
@@ -105,6 +103,20 @@ func (p *RetryPolicy) repeatable(req *http.Request) bool {
 	return false
 }
 
+// whyNotRepeatable says why req is not sent more than once, for a
+// [ConnectionError]; repeatable(req) is false.
+func (p *RetryPolicy) whyNotRepeatable(req *http.Request) string {
+	switch {
+	case p.attempts() <= 1:
+		return "retries are off (RetryPolicy.MaxAttempts is 1)"
+	case req.Body != nil && req.Body != http.NoBody && req.GetBody == nil:
+		return "its body cannot be re-read (no Request.GetBody)"
+	case req.Method == http.MethodPost || req.Method == http.MethodPatch:
+		return "a " + req.Method + " without an " + IdempotencyKeyHeader + " header may have been performed; send it again only if doing it twice is safe"
+	}
+	return req.Method + " is not idempotent"
+}
+
 // retry decides whether the outcome of one attempt is worth another.
 func (p *RetryPolicy) retry(ctx context.Context, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
@@ -160,11 +172,7 @@ func transient(err error) bool {
 	if isCertError(err) {
 		return false
 	}
-	var netErr net.Error
-	return errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		strings.Contains(err.Error(), "server closed idle connection") // net/http's, untyped
+	return apierr.IsConnectionFailure(err)
 }
 
 // isCertError reports whether err is a TLS certificate failure, which no
@@ -206,6 +214,11 @@ func (p *RetryPolicy) maxRetryAfter() time.Duration {
 // retryAfter parses resp's Retry-After header: delay-seconds or an HTTP
 // date (a date in the past means now).
 func (p *RetryPolicy) retryAfter(resp *http.Response) (time.Duration, bool) {
+	return retryAfter(resp)
+}
+
+// retryAfter parses resp's Retry-After header, capped at a day.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if v == "" {
 		return 0, false

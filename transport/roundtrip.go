@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
 // RoundTrip sends req with the current key and recovers from an invalid-key
-// rejection as described on [Transport]. It never modifies req, always closes
-// req.Body, and honours req's context while waiting for a key.
+// rejection as described on [Transport]: fail over to another key of a
+// pool, refresh, replay once. It never modifies req, always closes req.Body,
+// and honours req's context while waiting for a key.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	bodyClosed := false // req.Body is handed to Base, which closes it
 	if req.Body != nil {
@@ -37,27 +39,32 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx := req.Context()
-	cred, err := t.cache.Retrieve(ctx)
+	key, err := t.pick(ctx)
 	if err == nil {
-		err = t.usable(cred.Key) // Basic auth: a key that cannot go where it is set to
+		err = t.usable(key) // Basic auth: a key that cannot go where it is set to
 	}
 	if err != nil {
 		return nil, credentialError(req.Method, apierr.RequestURL(req.URL), err)
 	}
 	bodyClosed = true
-	resp, err := t.base().RoundTrip(t.authorize(req, cred.Key, req.Body))
+	resp, err := t.base().RoundTrip(t.authorize(req, key, req.Body))
 	if err != nil {
 		return nil, err
 	}
-	first, rejected := t.check(req, resp, cred.Key)
-	if !rejected {
+	first, refused := t.check(req, resp, key)
+	if !refused {
 		return passThrough(req, resp), nil
 	}
-	t.emit(EventKeyRejected, req, first.err)
+	// Failover: with a pool, the next healthy member's key, at once.
+	resp, first, err = t.failover(req, first)
+	if resp != nil || err != nil {
+		return resp, err
+	}
 
-	fresh, err := t.cache.Invalidate(ctx, cred)
+	// Refresh: one for every request that saw the same key rejected.
+	fresh, err := t.renew(ctx, first)
 	if err == nil {
-		err = t.usable(fresh.Key)
+		err = t.usable(fresh)
 	}
 	if err != nil {
 		first.err.Err = err
@@ -68,26 +75,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		first.err.RefreshFailed = true
 		return t.giveUp(req, first)
 	}
+	// Replay, once.
 	body, why := replayBody(req)
 	if why != "" {
 		first.err.NotReplayed = why
-		t.emit(EventNotReplayed, req, first.err)
+		t.emit(EventNotReplayed, req, first.err, first.key)
 		return t.giveUp(req, first)
 	}
 	first.discard()
-	t.emit(EventReplayed, req, first.err)
-	resp, err = t.base().RoundTrip(t.authorize(req, fresh.Key, body))
+	t.emit(EventReplayed, req, first.err, fresh)
+	resp, err = t.base().RoundTrip(t.authorize(req, fresh, body))
 	if err != nil {
 		return nil, err
 	}
-	second, rejected := t.check(req, resp, fresh.Key)
-	if !rejected {
+	second, refused := t.check(req, resp, fresh)
+	if !refused {
 		return passThrough(req, resp), nil
 	}
-	t.scrub(second.err, cred.Key) // the server may quote either key we sent
+	if !second.err.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the API's
+		t.setAside(req, second)
+		return passThrough(req, resp), nil
+	}
+	t.follow(second, first) // the server may quote any key we sent
 	second.err.Replayed = true
-	t.cache.ReplayRejected(fresh) // the refresh did not help: no other for RejectedKeyCooldown
-	t.emit(EventReplayRejected, req, second.err)
+	t.replayRejected(ctx, fresh) // the refresh did not help: no other for RejectedKeyCooldown
+	t.emit(EventReplayRejected, req, second.err, fresh)
 	return t.giveUp(req, second)
 }
 
@@ -107,12 +119,19 @@ func passThrough(req *http.Request, resp *http.Response) *http.Response {
 	return resp
 }
 
-// refusal is an invalid-key rejection held while the Transport recovers:
-// the response, its body still open (the bytes the matcher read, then the
-// rest of the stream), and the error decoded from it.
+// refusal is an invalid-key rejection (or, with a pool, a
+// PoolOptions.FailoverOn status) held while the Transport recovers: the
+// response, its body still open (the bytes the matcher read, then the rest
+// of the stream), the error decoded from it, and the key that drew it.
+// With a pool, the refusals of one request form a chain, newest first.
 type refusal struct {
 	resp *http.Response
 	err  *apierr.APIError
+	key  credentials.Member
+	prev *refusal // the refusal before this one in the same request
+	why  error    // with a pool: why this member could not serve the request again
+
+	others []apierr.MemberError // with a pool: the members the request was not sent with, and why
 }
 
 // discard closes the held response: recovery goes on without it.
@@ -124,6 +143,9 @@ func (r *refusal) discard() { r.resp.Body.Close() }
 // own errors. Its Request is then req, not the copy that carried the key:
 // SDKs keep the response in their error values, which get logged.
 func (t *Transport) giveUp(req *http.Request, r *refusal) (*http.Response, error) {
+	if t.pool != nil && r.err.Err == nil {
+		r.err.Err = r.poolError()
+	}
 	if t.ReturnResponse {
 		r.resp.Request = req
 		return r.resp, nil
@@ -138,7 +160,11 @@ func (t *Transport) giveUp(req *http.Request, r *refusal) (*http.Response, error
 // [refusal.discard]. The matcher sees every response but 1xx (a 101's body
 // is the connection); the default one recognises nothing below 400, so for
 // it a 2xx or 3xx costs one comparison.
-func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*refusal, bool) {
+//
+// With a pool, a status of PoolOptions.FailoverOn that is not the
+// rejection is a refusal too, held with its body restored: failover hands
+// it back as the API sent it when no member is left.
+func (t *Transport) check(req *http.Request, resp *http.Response, key credentials.Member) (*refusal, bool) {
 	isRejection := t.IsRejection
 	switch {
 	case resp.StatusCode < 200:
@@ -154,6 +180,11 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*
 	}
 	p := &peeker{body: resp.Body, limit: limit}
 	if !isRejection(resp, p.bytes) {
+		if t.pool != nil && t.pool.FailsOver(resp.StatusCode) {
+			e := t.decoded(req, resp, p.bytes(), key.Credential.Key)
+			resp.Body = p.restored()
+			return &refusal{resp: resp, err: e, key: key}, true
+		}
 		if p.read {
 			resp.Body = p.restored()
 		}
@@ -166,9 +197,9 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key string) (*
 		resp.Body.Close()
 		resp.Body = http.NoBody // nothing to hold: the error carries what matters
 	}
-	e := rejection(req, resp, body, key)
-	t.scrub(e, key)
-	return &refusal{resp: resp, err: e}, true
+	e := rejection(req, resp, body, key.Credential.Key)
+	t.scrub(e, key.Credential.Key)
+	return &refusal{resp: resp, err: e, key: key}, true
 }
 
 // replayBody returns a fresh copy of req's body for a replay, or why the
@@ -187,9 +218,10 @@ func replayBody(req *http.Request) (io.ReadCloser, string) {
 	return body, ""
 }
 
-// authorize returns a shallow copy of req that carries key, with body as its
-// body. req itself is not modified.
-func (t *Transport) authorize(req *http.Request, key string, body io.ReadCloser) *http.Request {
+// authorize returns a shallow copy of req that carries key's credential,
+// with body as its body. req itself is not modified.
+func (t *Transport) authorize(req *http.Request, m credentials.Member, body io.ReadCloser) *http.Request {
+	key := m.Credential.Key
 	r := new(http.Request)
 	*r = *req
 	r.Body = body
@@ -205,18 +237,25 @@ func (t *Transport) authorize(req *http.Request, key string, body io.ReadCloser)
 		}
 		return r
 	}
-	r.Header = cloneHeaderWith(req.Header, t.header, t.headerValue(key))
+	r.Header = cloneHeaderWith(req.Header, t.header, t.headerValue(m))
 	return r
 }
 
-// headerValue returns the header value for key, built once per key rather
-// than once per request.
-func (t *Transport) headerValue(key string) string { return t.authFor(key).value }
+// headerValue returns the header value for m's key, built once per key
+// rather than once per request.
+func (t *Transport) headerValue(m credentials.Member) string { return t.authFor(m).value }
 
-// authFor returns key's header value, and why key cannot be sent in the
-// Transport's placement (see [Transport.usable]), computed once per key.
-func (t *Transport) authFor(key string) *authValue {
-	if a := t.auth.Load(); a != nil && a.key == key {
+// authFor returns the header value of m's key, and why the key cannot be
+// sent in the Transport's placement (see [Transport.usable]), computed once
+// per key and kept in one slot per pool member, so that round robin builds
+// none per request.
+func (t *Transport) authFor(m credentials.Member) *authValue {
+	slot := &t.auth
+	if t.auths != nil {
+		slot = &t.auths[m.Index]
+	}
+	key := m.Credential.Key
+	if a := slot.Load(); a != nil && a.key == key {
 		return a
 	}
 	a := &authValue{key: key, value: key}
@@ -228,7 +267,7 @@ func (t *Transport) authFor(key string) *authValue {
 	case t.scheme != "":
 		a.value = t.scheme + " " + key
 	}
-	t.auth.Store(a)
+	slot.Store(a)
 	return a
 }
 

@@ -46,6 +46,19 @@ const NoScheme = "-"
 // SDK's own retry loop) fail at once without another call of the refresh
 // hook.
 //
+// With a [credentials.Pool] as Credentials, the Transport holds several
+// keys for the API and fails over between them: when the API rejects a
+// member's key, the request is replayed at once with the next healthy member
+// (no wait for a refresh) while the rejected member is refreshed in the
+// background, and a status listed in PoolOptions.FailoverOn (402, 429)
+// gives that member a cooldown and replays the request with the next one.
+// Only when no healthy member is left does the request wait for the refresh
+// of a member it was rejected with, and replay once more. Each request is
+// sent with each member at most once, and refreshes each at most once. When
+// no member serves it, the error is a *[rekey.APIError] whose Err is a
+// *[rekey.PoolError] listing each member (index, redacted key, status,
+// cause, why it has no new key). See docs/pools.md.
+//
 // Security: the key is sent only over https, except to a loopback host,
 // unless AllowInsecureHTTP is set; it is not sent on a redirect to another
 // host, nor (when Hosts is set) to a host not listed.
@@ -58,8 +71,12 @@ type Transport struct {
 	Base http.RoundTripper
 
 	// Credentials supplies the key. If it is a *credentials.Cache it is used
-	// as is (and Refresh must be nil; configure refreshing on the Cache);
-	// otherwise the Transport puts a Cache of its own in front of it (which,
+	// as is (and Refresh must be nil; configure refreshing on the Cache). If
+	// it is a *credentials.Pool, the Transport fails over between its
+	// members (see above); Refresh must be nil (give a member a refresh of
+	// its own with a *credentials.Cache as its provider), and the Pool,
+	// like a Cache passed in, belongs to the caller, who closes it.
+	// Otherwise the Transport puts a Cache of its own in front of it (which,
 	// with Refresh nil, checks a credentials.Poller such as credentials.File
 	// for a new key at its interval while requests are sent).
 	Credentials credentials.Provider
@@ -134,12 +151,14 @@ type Transport struct {
 
 	once     sync.Once
 	cache    *credentials.Cache
-	ownCache bool   // cache was made here, so Close closes it
-	setupErr error  // a configuration error reported by every request
-	header   string // canonical Header
-	scheme   string // resolved Scheme, "" for none
+	ownCache bool              // cache was made here, so Close closes it
+	pool     *credentials.Pool // instead of cache, when Credentials is a Pool
+	setupErr error             // a configuration error reported by every request
+	header   string            // canonical Header
+	scheme   string            // resolved Scheme, "" for none
 	hosts    []netaddr.HostPattern
 	auth     atomic.Pointer[authValue]
+	auths    []atomic.Pointer[authValue] // with a pool: one per member, so that round robin builds no header value per request
 
 	basic *BasicAuth // a copy of Basic, nil if not set
 }
@@ -160,13 +179,24 @@ func (t *Transport) setup() {
 	case t.header == "Authorization":
 		t.scheme = "Bearer"
 	}
-	switch c, isCache := t.Credentials.(*credentials.Cache); {
+	c, isCache := t.Credentials.(*credentials.Cache)
+	p, isPool := t.Credentials.(*credentials.Pool)
+	switch {
 	case t.Credentials == nil && t.Refresh == nil:
 		t.setupErr = errors.New("rekey: transport has no Credentials: set Transport.Credentials to a credentials.Provider")
 	case isCache && t.Refresh != nil:
 		t.setupErr = errors.New("rekey: transport has both a credentials.Cache and a Refresh function: set Refresh on the Cache instead")
 	case isCache:
 		t.cache = c
+	case isPool && p == nil:
+		t.setupErr = errors.New("rekey: transport has a nil *credentials.Pool: make one with credentials.NewPool")
+	case isPool && t.Refresh != nil:
+		t.setupErr = errors.New("rekey: transport has both a credentials.Pool and a Refresh function: give a member its own refresh with a *credentials.Cache{Provider: ..., Refresh: ...} as its provider")
+	case isPool && p.Err() != nil:
+		t.setupErr = p.Err()
+	case isPool:
+		t.pool = p
+		t.auths = make([]atomic.Pointer[authValue], p.Len())
 	default:
 		t.cache = &credentials.Cache{Provider: t.Credentials, Refresh: t.Refresh}
 		t.ownCache = true
@@ -177,8 +207,8 @@ func (t *Transport) setup() {
 }
 
 // Close stops the background refreshes of the Cache the Transport made for
-// itself (a Cache passed in as Credentials belongs to the caller) and closes
-// idle connections of Base.
+// itself (a Cache or Pool passed in as Credentials belongs to the caller)
+// and closes idle connections of Base.
 func (t *Transport) Close() error {
 	t.once.Do(t.setup)
 	t.CloseIdleConnections()

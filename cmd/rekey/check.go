@@ -16,69 +16,19 @@ import (
 	"github.com/rekeyhq/rekey/transport"
 )
 
-const checkHelp = `Usage: rekey check --url URL (--key-env NAME | --key-file PATH | --key-cmd CMD) [flags]
-
-Check reads an API key from exactly one source, validates it locally (empty,
-too short, whitespace or quotes around it, a pasted "Bearer " prefix, line
-breaks or other characters that do not belong in a key), then sends GET URL
-with it, as "Authorization: Bearer <key>"; with --header, as the bare key in
-that header; with --basic-user or --basic-password, in HTTP Basic auth. It
-does not refresh the key and sends no other request.
-
-HTTP Basic auth: --basic-user NAME sends the key as the password of user
-NAME (Mailgun: api; Twilio: the account SID; Atlassian: your email).
---basic-password P sends the key as the user name with password P (Stripe:
---basic-password ""; Freshdesk: X). A key sent as the user name must not
-contain a colon, and neither form accepts a "user:key" pair encoded by hand:
-give the key itself.
-
-It prints one line to stdout:
-
-  valid                  the endpoint accepted the key (2xx)
-  invalid: <message>     the endpoint rejected it, with the server's message
-
-and details to stderr: the status and error code, the request ID to quote to
-the API's support, the cause when the API names it (invalid, expired or
-revoked) and the next step for that cause. The key itself is never printed.
-Choose a URL that any valid key may GET, such as the API's "who am I" or
-key-status endpoint.
-
-Besides any 401, and a 400 or 403 whose error says the key is invalid,
-expired or revoked, check recognises the rejections that need a matcher in
-an application (see the README's "Tested against" table): Slack's 200
-{"ok": false, "error": "invalid_auth"} and its kin, AWS API Gateway's 403
-ForbiddenException, and the Google Maps web services' 200 REQUEST_DENIED
-for an invalid or expired key.
-
-Exit status:
-
-  0  valid
-  1  invalid: the endpoint rejected the key
-  2  usage error or bad input: missing or conflicting flags, a bad URL, plain
-     http to a host that is not loopback, no key at the source, a failed
-     --key-cmd, or a key that fails local validation (nothing is sent then)
-  3  could not check: the endpoint could not be reached, timed out, or
-     answered something other than success or the invalid-key rejection
-
-Examples:
-
-  rekey check --url https://api.example.com/v1/me --key-env EXAMPLE_API_KEY
-  rekey check --url https://api.example.com/v1/me --key-file /run/secrets/api-key --header X-API-Key
-  rekey check --url https://api.example.com/v1/me --key-cmd "op read op://vault/example/key"
-  rekey check --url https://api.mailgun.net/v3/domains --key-env MAILGUN_API_KEY --basic-user api
-  rekey check --url https://api.stripe.com/v1/balance --key-env STRIPE_SECRET_KEY --basic-password ""
-`
-
 // checkConfig is what the check's flags set.
 type checkConfig struct {
-	url     string
-	keyEnv  string
-	keyFile string
-	keyCmd  string
-	header  string
-	basicU  optionalString // --basic-user: the key is the password
-	basicP  optionalString // --basic-password: the key is the user name
-	timeout time.Duration
+	api      string // --api: a preset from apis.go
+	baseURL  string // --base-url: the preset's scheme and host
+	listAPIs bool
+	url      string
+	keyEnv   string
+	keyFile  string
+	keyCmd   string
+	header   string
+	basicU   optionalString // --basic-user: the key is the password
+	basicP   optionalString // --basic-password: the key is the user name
+	timeout  time.Duration
 }
 
 // optionalString is a string flag that knows whether it was given, so that
@@ -103,27 +53,35 @@ var errNoRefresh = credentials.Permanent(errors.New("rekey check does not refres
 func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 	var cfg checkConfig
 	fs := newFlagSet("check", checkHelp, stdout)
-	fs.StringVar(&cfg.url, "url", "", "`URL` to GET with the key (required): http(s)://host/path")
+	fs.StringVar(&cfg.api, "api", "", "check a key of the API `NAME` with its documented request (see --list-apis)")
+	fs.StringVar(&cfg.baseURL, "base-url", "", "with --api: send the request to `URL` (scheme, host, optional path prefix) instead of the API's own")
+	fs.BoolVar(&cfg.listAPIs, "list-apis", false, "list the APIs --api knows: name, request, where the key goes, and what else they need")
+	fs.StringVar(&cfg.url, "url", "", "`URL` to GET with the key, unless --api names the API: http(s)://host/path")
 	fs.StringVar(&cfg.keyEnv, "key-env", "", "read the key from the environment variable `NAME`")
 	fs.StringVar(&cfg.keyFile, "key-file", "", "read the key from the file at `PATH` (surrounding whitespace is trimmed)")
 	fs.StringVar(&cfg.keyCmd, "key-cmd", "", "run `CMD` and read the key from its stdout; CMD is split on spaces, no shell")
 	fs.StringVar(&cfg.header, "header", "", "send the bare key in the header `NAME` (such as X-API-Key) instead of Authorization: Bearer")
-	fs.Var(&cfg.basicU, "basic-user", "send the key as the HTTP Basic auth password of user `NAME` (Mailgun: api)")
+	fs.Var(&cfg.basicU, "basic-user", "send the key as the HTTP Basic auth password of user `NAME` (Mailgun: api; with --api, the user a preset needs, such as Twilio's account SID)")
 	fs.Var(&cfg.basicP, "basic-password", "send the key as the HTTP Basic auth user name, with password `P` (Stripe: \"\", Freshdesk: X)")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "give up after this long, retries included")
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
 
+	if cfg.listAPIs {
+		listAPIs(stdout)
+		return exitOK
+	}
+
 	provider, err := cfg.provider()
 	if err != nil {
 		return usageError(stderr, fs, "%v", err)
 	}
-	placement, err := cfg.placement()
+	creq, err := cfg.request()
 	if err != nil {
 		return usageError(stderr, fs, "%v", err)
 	}
-	base, path, err := splitURL(cfg.url)
+	base, path, err := splitURL(creq.url)
 	if err != nil {
 		return usageError(stderr, fs, "%v", err)
 	}
@@ -149,9 +107,9 @@ func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 3, MinWait: 100 * time.Millisecond, MaxWait: time.Second}),
 		rekey.WithTimeout(cfg.timeout),
 		rekey.WithUserAgent("rekey-check"),
-		rekey.WithRejection(checkRejection), // check never refreshes, so a broad matcher costs nothing
+		rekey.WithRejection(creq.reject), // check never refreshes, so a broad matcher costs nothing
 	}
-	opts = append(opts, placement...)
+	opts = append(opts, creq.place...)
 	client, err := rekey.NewClient(base, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "rekey check: %v\n", err)
@@ -159,27 +117,59 @@ func runCheckCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	defer client.Close()
 
-	target := redactURL(cfg.url)
-	req, err := client.NewRequest(ctx, http.MethodGet, path, nil)
+	var body any // nil: no body (a []byte(nil) would be an empty one)
+	if creq.body != nil {
+		body = creq.body
+	}
+	req, err := client.NewRequest(ctx, creq.method, path, body)
 	if err != nil {
 		fmt.Fprintf(stderr, "rekey check: %v\n", err)
 		return exitUsage
 	}
+	for k, v := range creq.headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := client.Do(req, nil)
-	return verdict(stdout, stderr, target, resp, err)
+	return verdict(stdout, stderr, creq, resp, err)
 }
 
-// verdict prints the outcome of the GET and returns the exit code.
-func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err error) int {
+// request returns the request the flags describe: a preset's (--api) or
+// GET --url with the key where --header or --basic-* say.
+func (cfg *checkConfig) request() (checkRequest, error) {
+	if cfg.api != "" {
+		return cfg.presetRequest()
+	}
+	if cfg.baseURL != "" {
+		return checkRequest{}, errors.New("--base-url goes with --api; with --url, give the whole URL")
+	}
+	if cfg.url == "" {
+		return checkRequest{}, errNoAPI
+	}
+	place, err := cfg.placement()
+	if err != nil {
+		return checkRequest{}, err
+	}
+	return checkRequest{
+		method: http.MethodGet,
+		url:    cfg.url,
+		place:  place,
+		reject: checkRejection,
+		hint:   "the key may be valid but not for this URL: try an endpoint that any valid key may GET",
+	}, nil
+}
+
+// verdict prints the outcome of the request and returns the exit code.
+func verdict(stdout, stderr io.Writer, creq checkRequest, resp *http.Response, err error) int {
+	target := creq.method + " " + redactURL(creq.url)
 	var apiErr *rekey.APIError
 	switch {
 	case err == nil:
 		fmt.Fprintln(stdout, "valid")
-		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, resp.Status, requestID(apierr.Decode(resp.StatusCode, resp.Header, nil).RequestID))
+		fmt.Fprintf(stderr, "rekey check: %s answered %s%s\n", target, resp.Status, requestID(apierr.Decode(resp.StatusCode, resp.Header, nil).RequestID))
 		return exitOK
 	case errors.Is(err, rekey.ErrInvalidAPIKey) && errors.As(err, &apiErr):
 		fmt.Fprintln(stdout, "invalid: "+serverMessage(apiErr))
-		fmt.Fprintf(stderr, "rekey check: GET %s answered %s%s\n", target, strings.TrimSpace(fmt.Sprintf("%d %s", apiErr.StatusCode, apiErr.Code)), requestID(apiErr.RequestID))
+		fmt.Fprintf(stderr, "rekey check: %s answered %s%s\n", target, strings.TrimSpace(fmt.Sprintf("%d %s", apiErr.StatusCode, apiErr.Code)), requestID(apiErr.RequestID))
 		fmt.Fprintf(stderr, "rekey check: cause: %s\n", causeText(apiErr.Cause))
 		fmt.Fprintf(stderr, "rekey check: next step: %s\n", nextStep(apiErr.Cause))
 		return exitFailed
@@ -188,12 +178,12 @@ func verdict(stdout, stderr io.Writer, target string, resp *http.Response, err e
 		return exitUsage
 	case errors.As(err, &apiErr):
 		fmt.Fprintf(stderr, "rekey check: could not check the key: %v\n", err)
-		if apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
-			fmt.Fprintln(stderr, "rekey check: the key may be valid but not for this URL: try an endpoint that any valid key may GET")
+		if apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound {
+			fmt.Fprintln(stderr, "rekey check: "+creq.hint)
 		}
 		return exitTrouble
 	}
-	fmt.Fprintf(stderr, "rekey check: could not reach %s: %v\n", target, err)
+	fmt.Fprintf(stderr, "rekey check: could not reach %s: %v\n", redactURL(creq.url), err)
 	return exitTrouble
 }
 
@@ -247,7 +237,7 @@ func (cfg *checkConfig) placement() ([]rekey.Option, error) {
 // (scheme, user information if any, host) and the path and query to GET.
 func splitURL(raw string) (base, path string, err error) {
 	if raw == "" {
-		return "", "", errors.New("--url is required, such as --url https://api.example.com/v1/me")
+		return "", "", errNoAPI
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -290,6 +280,7 @@ func serverMessage(e *rekey.APIError) string {
 var checkRejection = transport.AnyOf(
 	transport.IsInvalidKeyRejection,
 	transport.OKFalse(transport.SlackCodes...),
+	transport.GraphQL(),
 	transport.StatusHeader(http.StatusForbidden, "X-Amzn-Errortype", "ForbiddenException"),
 	transport.StatusBody(http.StatusOK, "The provided API key is invalid."),
 	transport.StatusBody(http.StatusOK, "The provided API key is expired."),

@@ -65,6 +65,9 @@ func TestCheckCorpus(t *testing.T) {
 				if code != exitTrouble || stdout != "" || !strings.Contains(stderr, "could not check the key") {
 					t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, could not check", code, stdout, stderr, exitTrouble)
 				}
+				if hint := "may be valid but not for this URL"; (c.Status == 401 || c.Status == 403) != strings.Contains(stderr, hint) {
+					t.Errorf("stderr %q: the hint %q belongs to a 401 or 403 that is not a rejection, and only to those", stderr, hint)
+				}
 			}
 		})
 	}

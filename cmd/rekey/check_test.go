@@ -123,7 +123,7 @@ func TestCheckHelpDocumentsExitCodes(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("check --help: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"0  valid", "1  invalid", "2  usage error", "3  could not check", "--key-env NAME", "--key-file PATH", "--key-cmd CMD", "--header NAME", "--basic-user NAME", "--basic-password P", "--url URL"} {
+	for _, want := range []string{"0  valid", "1  invalid", "2  usage error", "3  could not check", "--key-env NAME", "--key-file PATH", "--key-cmd CMD", "--header NAME", "--basic-user NAME", "--basic-password P", "--url URL", "--api NAME", "--base-url URL", "--list-apis", "rekey check --api openai --key-env OPENAI_API_KEY"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("check --help lacks %q:\n%s", want, stdout)
 		}

@@ -36,6 +36,10 @@ when stderr is not a terminal); stdout gets the summary: requests, rejections
 recovered, refreshes, transient retries, failures by class and p50/p99
 latency. No key is ever printed.
 
+With --pool N, the Client holds N keys in a credentials.Pool, each minted
+from the service: when the key in use is revoked, requests fail over at once
+to the next key while the revoked one is replaced in the background.
+
 Every POST carries a unique body; at the end each acknowledged body must have
 reached the service exactly once, byte for byte. Exit status: 0 when no
 request was lost, 1 when one was (acknowledged but not received, received
@@ -44,6 +48,7 @@ twice, or failed with an error rekey did not classify), 2 for bad flags.
 Example:
 
   rekey demo --duration 10s --workers 64 --key-ttl 200ms --fault-rate 0.1
+  rekey demo --pool 2 --revoke-every 100ms
 `
 
 // demoConfig is what the demo's flags set.
@@ -54,6 +59,7 @@ type demoConfig struct {
 	revokeEvery time.Duration
 	faultRate   float64
 	seed        int64
+	pool        int // keys in a credentials.Pool; 0: one key
 
 	// onKey, if set, is told every key the service issues (tests use it to
 	// check that no output contains one). It must be safe for concurrent use.
@@ -78,6 +84,7 @@ func parseDemo(args []string, stdout, stderr io.Writer) (cfg demoConfig, code in
 	fs.DurationVar(&cfg.revokeEvery, "revoke-every", 250*time.Millisecond, "average interval between random revocations of the current key (0: none)")
 	fs.Float64Var(&cfg.faultRate, "fault-rate", 0.05, "fraction of requests, in [0, 1], failed transiently: half 503, half dropped connections")
 	fs.Int64Var(&cfg.seed, "seed", 0, "seed for the service's fault injection (0: random)")
+	fs.IntVar(&cfg.pool, "pool", 0, "hold this many keys (2 to 16) in a credentials.Pool and fail over between them (0: one key)")
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return cfg, code, true
 	}
@@ -92,6 +99,8 @@ func parseDemo(args []string, stdout, stderr io.Writer) (cfg demoConfig, code in
 		return cfg, usageError(stderr, fs, "--revoke-every %v: want 0 (no revocations) or at least 10ms", cfg.revokeEvery), true
 	case !(cfg.faultRate >= 0 && cfg.faultRate <= 1):
 		return cfg, usageError(stderr, fs, "--fault-rate %v: want a fraction in [0, 1], such as 0.05", cfg.faultRate), true
+	case cfg.pool != 0 && (cfg.pool < 2 || cfg.pool > 16):
+		return cfg, usageError(stderr, fs, "--pool %d: want 0 (one key) or 2 to 16 keys", cfg.pool), true
 	}
 	return cfg, 0, false
 }
@@ -111,10 +120,20 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 	srv := rekeytest.NewServer(opts...)
 	defer srv.Close()
 
-	var st demoStats
+	st := demoStats{poolSize: cfg.pool}
 	keys := &keyLog{srv: srv, onKey: cfg.onKey}
+	source := rekey.WithRefresh(keys.refresh)
+	if cfg.pool > 0 {
+		members := make([]credentials.Provider, cfg.pool)
+		for i := range members {
+			members[i] = minter{keys}
+		}
+		pool := credentials.NewPool(members...)
+		defer pool.Close() // after the Client's Close, deferred below
+		source = rekey.WithCredentials(pool)
+	}
 	client, err := rekey.NewClient(srv.URL+"/v1",
-		rekey.WithRefresh(keys.refresh),
+		source,
 		rekey.WithIdempotencyKeys(),
 		rekey.WithRetryPolicy(transport.RetryPolicy{MaxAttempts: 6, MinWait: 2 * time.Millisecond, MaxWait: 50 * time.Millisecond}),
 		rekey.WithHooks(st.hooks()),
@@ -127,6 +146,9 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 	defer client.Close()
 
 	fmt.Fprintf(stdout, "rekey demo: %d workers for %v against an embedded API at %s\n", cfg.workers, cfg.duration, srv.URL)
+	if cfg.pool > 0 {
+		fmt.Fprintf(stdout, "  a pool of %d keys, primary first\n", cfg.pool)
+	}
 	fmt.Fprintf(stdout, "  %s; %s; %s of answers fail transiently\n\n",
 		describe(cfg.keyTTL, "keys never expire", "keys live "), describe(cfg.revokeEvery, "no random revocations", "one revoked about every "),
 		percent(cfg.faultRate))
@@ -140,7 +162,7 @@ func runDemo(cfg demoConfig, stdout, stderr io.Writer) int {
 		bg.Add(1)
 		go func() { defer bg.Done(); keys.revokeAtRandom(runCtx, cfg.revokeEvery, &st) }()
 	}
-	prog := startProgress(stderr, func() string { return st.line(time.Since(start), cfg.duration) })
+	prog := startProgress(stderr, start.Add(cfg.duration), func() string { return st.line(time.Since(start), cfg.duration) })
 
 	results := make([]workerResult, cfg.workers)
 	var wg sync.WaitGroup
@@ -193,6 +215,18 @@ func (k *keyLog) refresh(ctx context.Context, rejected credentials.Credential) (
 		k.newest.Store(&cred.Key)
 	}
 	return cred, err
+}
+
+// minter is a pool member whose every read mints a key from the service:
+// its first key, and a new one whenever the Pool refreshes it.
+type minter struct{ keys *keyLog }
+
+func (m minter) Retrieve(ctx context.Context) (credentials.Credential, error) {
+	return m.keys.refresh(ctx, credentials.Credential{})
+}
+
+func (m minter) Refresh(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
+	return m.keys.refresh(ctx, rejected)
 }
 
 // revokeAtRandom revokes the newest key at random intervals averaging every,

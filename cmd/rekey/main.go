@@ -4,7 +4,9 @@
 // Usage:
 //
 //	rekey demo  [--duration 4s] [--workers 16] [--key-ttl 400ms] [--revoke-every 250ms] [--fault-rate 0.05] [--seed N]
+//	rekey check --api NAME (--key-env NAME | --key-file PATH | --key-cmd CMD) [--base-url URL] [--basic-user NAME]
 //	rekey check --url URL (--key-env NAME | --key-file PATH | --key-cmd CMD) [--header NAME | --basic-user NAME | --basic-password P]
+//	rekey check --list-apis
 //
 // # rekey demo
 //
@@ -23,8 +25,11 @@
 //
 // Check reads a key from an environment variable, a file or a command's
 // output, validates it locally (empty, whitespace, stray quotes, a pasted
-// "Bearer " prefix, ...), then sends GET URL with it and prints "valid", or
-// "invalid: " and the server's message. It never prints the key. Exit codes:
+// "Bearer " prefix, ...), then sends one request with it and prints "valid",
+// or "invalid: " and the server's message. With --api NAME the request is
+// the API's documented "who am I" or key-status request (--list-apis prints
+// the APIs check knows); with --url it is GET URL. It never
+// prints the key. Exit codes:
 //
 //	0  valid: the endpoint accepted the key
 //	1  invalid: the endpoint rejected the key
@@ -57,7 +62,8 @@ Usage:
 
   rekey demo  [flags]   run workers against an embedded fake API whose keys
                         expire, get revoked and fail transiently; print a summary
-  rekey check [flags]   check an API key against an endpoint: valid or invalid
+  rekey check [flags]   check an API key against its API (--api openai, ...)
+                        or an endpoint (--url): valid or invalid
   rekey help COMMAND    show a command's flags (same as rekey COMMAND --help)
 
 Start with:
@@ -130,7 +136,7 @@ func printFlags(fs *flag.FlagSet) {
 			line += " " + name
 		}
 		line += "\n      " + help
-		if f.DefValue != "" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 			line += " (default " + f.DefValue + ")"
 		}
 		fmt.Fprintln(fs.Output(), line)

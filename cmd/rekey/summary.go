@@ -28,6 +28,8 @@ type demoStats struct {
 	refreshesBy                          [4]atomic.Int64 // by credentials.RefreshReason
 	retries                              atomic.Int64
 	revocations                          atomic.Int64
+	failovers, quarantined, restored     atomic.Int64
+	poolSize                             int // keys in the pool; 0: one key
 }
 
 // hooks returns the Client hooks that feed s.
@@ -43,8 +45,11 @@ func (s *demoStats) hooks() rekey.Hooks {
 				s.refreshesBy[ev.Reason].Add(1)
 			}
 		},
-		RefreshFailed:  func(credentials.RefreshEvent) { s.refreshErr.Add(1) },
-		RetryScheduled: func(transport.RetryEvent) { s.retries.Add(1) },
+		RefreshFailed:     func(credentials.RefreshEvent) { s.refreshErr.Add(1) },
+		RetryScheduled:    func(transport.RetryEvent) { s.retries.Add(1) },
+		Failover:          func(transport.Event) { s.failovers.Add(1) },
+		MemberQuarantined: func(credentials.PoolEvent) { s.quarantined.Add(1) },
+		MemberRestored:    func(credentials.PoolEvent) { s.restored.Add(1) },
 	}
 }
 
@@ -82,6 +87,8 @@ func classify(err error) string {
 		return "timeout"
 	case errors.As(err, &retryErr):
 		return "connection" // a connection error that outlasted the retries
+	case errors.Is(err, rekey.ErrConnection):
+		return "connection" // one rekey did not retry (a POST with no Idempotency-Key), and says why
 	}
 	return ""
 }
@@ -172,7 +179,12 @@ func (s *summary) print(w io.Writer) {
 	row("requests", int64(total), "%d GET, %d POST (%.0f/s)", s.gets, s.posts, float64(total)/s.elapsed.Seconds())
 	row("succeeded", s.succeeded, "")
 	row("keys revoked", st.revocations.Load(), "at random by the service, on top of expiry")
-	row("key rejections", st.rejections.Load(), "%d recovered by refresh and replay", st.recovered())
+	if st.poolSize > 0 {
+		row("key rejections", st.rejections.Load(), "%d recovered by failover to another key, %d by refresh and replay", st.failovers.Load(), st.recovered())
+		row("pool", int64(st.poolSize), "keys: %d quarantined, %d restored", st.quarantined.Load(), st.restored.Load())
+	} else {
+		row("key rejections", st.rejections.Load(), "%d recovered by refresh and replay", st.recovered())
+	}
 	row("refreshes", st.refreshes.Load(), "%d after a rejection, %d ahead of expiry, %d on expiry, %d first key; %d failed",
 		by(credentials.ReasonRejected), by(credentials.ReasonExpiring), by(credentials.ReasonExpired), by(credentials.ReasonInitial), st.refreshErr.Load())
 	row("transient retries", st.retries.Load(), "the service injected %d 503s and dropped %d connections (net/http resends some itself)",

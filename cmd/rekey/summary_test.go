@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,8 @@ func TestClassify(t *testing.T) {
 		{&rekey.RetryError{Attempts: 6, Err: &rekey.APIError{StatusCode: 503}}, "server error"},
 		{&rekey.RetryError{Attempts: 6, Err: &rekey.APIError{StatusCode: 429}}, "rate limited"},
 		{&rekey.RetryError{Attempts: 6, Err: io.EOF}, "connection"},
+		{&rekey.ConnectionError{Method: "POST", URL: "http://127.0.0.1/v1/orders", NotRetried: "a POST without an Idempotency-Key", Err: io.EOF}, "connection"},
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1/v1/orders", Err: &rekey.ConnectionError{StatusCode: 200, Err: io.ErrUnexpectedEOF}}, "connection"},
 		{fmt.Errorf("rekey: decoding: %w", io.ErrUnexpectedEOF), ""},
 		{errors.New("something else"), ""},
 	}

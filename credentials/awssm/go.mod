@@ -8,6 +8,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/rekeyhq/rekey v0.1.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

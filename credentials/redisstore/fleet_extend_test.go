@@ -143,12 +143,14 @@ func TestFleetExtendsOncePerExpiry(t *testing.T) {
 		}
 	}
 	var ok int64
+	var warnings []string
 	for _, w := range ws {
 		r := w.finish(t)
 		if r.Failed != 0 {
 			t.Errorf("worker %d: %d failed requests (of %d), e.g. %q", r.PID, r.Failed, r.OK+r.Failed, r.Errors)
 		}
 		ok += r.OK
+		warnings = append(warnings, r.Warnings...)
 	}
 
 	left := api.extensions()
@@ -160,9 +162,18 @@ func TestFleetExtendsOncePerExpiry(t *testing.T) {
 	if issued != 1 {
 		t.Errorf("%d keys issued, want 1 for the whole fleet", issued)
 	}
+	// A process that found Redis unavailable (a call slower than the
+	// Store's 1 s timeout: a loaded machine) refreshes on its own, by
+	// design, and may extend an expiry another process extended. That is
+	// excused only when a worker warned of it in this run.
 	for i, l := range left {
-		if l > ttl*7/10 {
-			t.Errorf("extension %d came with %v of the key's %v left: the same expiry was extended twice", i+1, l, ttl)
+		if l <= ttl*7/10 {
+			continue
 		}
+		if len(warnings) > 0 {
+			t.Logf("extension %d came with %v of the key's %v left, after a Store warning: %q", i+1, l, ttl, warnings)
+			continue
+		}
+		t.Errorf("extension %d came with %v of the key's %v left: the same expiry was extended twice", i+1, l, ttl)
 	}
 }

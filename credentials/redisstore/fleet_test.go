@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,15 +45,47 @@ const (
 	// that deletes it announces "holding" and then hangs, as a process
 	// stuck or dying mid-refresh would.
 	envHang = "REKEY_FLEET_HANG"
+	// envCluster lists the seed addresses of a Redis Cluster (comma
+	// separated): the worker uses redis.NewClusterClient instead of the
+	// test Redis.
+	envCluster = "REKEY_FLEET_CLUSTER"
+	// envSentinel is "<master name>@<sentinel address>,...": the worker
+	// uses redis.NewFailoverClient.
+	envSentinel = "REKEY_FLEET_SENTINEL"
 )
 
 // event is one line a worker writes on stdout.
 type event struct {
-	Event  string   `json:"event"` // "ready", "holding" or "result"
+	Event  string   `json:"event"` // "ready", "holding", "marked" or "result"
 	PID    int      `json:"pid"`
 	OK     int64    `json:"ok,omitempty"`
 	Failed int64    `json:"failed,omitempty"`
 	Errors []string `json:"errors,omitempty"` // the first few failures
+	// Warnings are the Store's warnings (Redis unavailable, a key not
+	// stored), after which a process refreshes on its own by design.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// warningLog is a slog.Handler that keeps the messages of warnings.
+type warningLog struct {
+	mu   *sync.Mutex
+	msgs *[]string
+}
+
+func (h warningLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h warningLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.msgs = append(*h.msgs, r.Message)
+	return nil
+}
+func (h warningLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h warningLog) WithGroup(string) slog.Handler      { return h }
+
+func (h warningLog) list() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), *h.msgs...)
 }
 
 // TestFleetWorker is one replica: it is run only by the fleet tests, in a
@@ -67,7 +101,7 @@ func TestFleetWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: requireRedis(t), ContextTimeoutEnabled: true})
+	rdb := workerRedis(t)
 	defer rdb.Close()
 
 	var outMu sync.Mutex
@@ -92,7 +126,9 @@ func TestFleetWorker(t *testing.T) {
 			return real(ctx, rejected)
 		}
 	}
-	store, err := New(rdb, mint, WithPrefix(prefix), WithLease(lease), WithPollInterval(50*time.Millisecond))
+	warnings := warningLog{mu: new(sync.Mutex), msgs: new([]string)}
+	store, err := New(rdb, mint, WithPrefix(prefix), WithLease(lease), WithPollInterval(50*time.Millisecond),
+		WithLogger(slog.New(warnings)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,14 +136,28 @@ func TestFleetWorker(t *testing.T) {
 	defer tr.Close()
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 
+	// Stdin: each line "mark" asks for a "marked" event once every
+	// goroutine has had a request that it sent after the mark succeed (the
+	// parent's way to know that none is still between a refresh and its
+	// replay for an older rotation); its end stops the worker.
 	stop := make(chan struct{})
-	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+	var marks, reported atomic.Int64
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if sc.Text() == "mark" {
+				marks.Add(1)
+			}
+		}
+		close(stop)
+	}()
+	seen := make([]atomic.Int64, goroutines) // per goroutine: the last mark a success followed
 	var ok, failed atomic.Int64
 	var errMu sync.Mutex
 	var errs []string
 	var ready sync.Once
 	var wg sync.WaitGroup
-	for range goroutines {
+	for g := range goroutines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -117,6 +167,7 @@ func TestFleetWorker(t *testing.T) {
 					return
 				default:
 				}
+				mark := marks.Load()
 				if err := get(client, base+"/v1/echo"); err != nil {
 					failed.Add(1)
 					errMu.Lock()
@@ -127,13 +178,37 @@ func TestFleetWorker(t *testing.T) {
 				} else {
 					ok.Add(1)
 					ready.Do(func() { emit(event{Event: "ready"}) })
+					seen[g].Store(mark)
+					all := mark
+					for i := range seen {
+						all = min(all, seen[i].Load())
+					}
+					for r := reported.Load(); r < all; r = reported.Load() {
+						if reported.CompareAndSwap(r, all) {
+							emit(event{Event: "marked"})
+							break
+						}
+					}
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
 		}()
 	}
 	wg.Wait()
-	emit(event{Event: "result", OK: ok.Load(), Failed: failed.Load(), Errors: errs})
+	emit(event{Event: "result", OK: ok.Load(), Failed: failed.Load(), Errors: errs, Warnings: warnings.list()})
+}
+
+// workerRedis is the worker's Redis client: a Cluster client (envCluster),
+// a Sentinel failover client (envSentinel), or a client of the test Redis.
+func workerRedis(t *testing.T) redis.UniversalClient {
+	if addrs := os.Getenv(envCluster); addrs != "" {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
+	}
+	if spec := os.Getenv(envSentinel); spec != "" {
+		master, addrs, _ := strings.Cut(spec, "@")
+		return redis.NewFailoverClient(&redis.FailoverOptions{MasterName: master, SentinelAddrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
+	}
+	return redis.NewClient(&redis.Options{Addr: requireRedis(t), ContextTimeoutEnabled: true})
 }
 
 // get makes one request; anything but a 200 is a failure.
@@ -196,7 +271,12 @@ func fleet(t *testing.T, n int, srv *rekeytest.Server, prefix string, extraEnv .
 // secret is secret, and the test Redis.
 func fleetAt(t *testing.T, n int, url, secret, prefix string, extraEnv ...string) []*worker {
 	t.Helper()
-	addr := requireRedis(t)
+	// A worker on a Cluster or Sentinel does not use the test Redis, but
+	// its TestMain would start one of its own without an address.
+	redisEnv := "REKEY_REDIS_ADDR=" + redisAddr
+	if !hasEnv(extraEnv, envCluster) && !hasEnv(extraEnv, envSentinel) {
+		redisEnv = "REKEY_REDIS_ADDR=" + requireRedis(t)
+	}
 	if testing.Short() {
 		t.Skip("multi-process test skipped in -short mode")
 	}
@@ -206,7 +286,7 @@ func fleetAt(t *testing.T, n int, url, secret, prefix string, extraEnv ...string
 		w.cmd = exec.Command(os.Args[0], "-test.run=^TestFleetWorker$", "-test.count=1", "-test.timeout=2m")
 		w.cmd.Env = append(os.Environ(),
 			envWorker+"=1",
-			"REKEY_REDIS_ADDR="+addr,
+			redisEnv,
 			envURL+"="+url,
 			envSecret+"="+secret,
 			envPrefix+"="+prefix,
@@ -244,6 +324,58 @@ func fleetAt(t *testing.T, n int, url, secret, prefix string, extraEnv ...string
 		ws[i] = w
 	}
 	return ws
+}
+
+// hasEnv reports whether env sets name.
+func hasEnv(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// settle waits until every goroutine of every worker has had a request
+// succeed that it sent after settle was called: then each works with the
+// key of the latest rotation, and the next rotation cannot overtake one of
+// them between its refresh and its replay (the replay would be rejected,
+// and the process, by design, stop refreshing for the
+// RejectedKeyCooldown).
+func settle(t *testing.T, ws []*worker, limit time.Duration) {
+	t.Helper()
+	for _, w := range ws {
+		if _, err := io.WriteString(w.stdin, "mark\n"); err != nil {
+			t.Fatalf("worker %d: %v", w.cmd.Process.Pid, err)
+		}
+	}
+	for _, w := range ws {
+		w.next(t, "marked", limit)
+	}
+}
+
+// rotator waits until every worker is ready on the fleet's one first key,
+// and returns a function that rotates the keys, waits until the fleet
+// works on the new one (settle) and checks that exactly one key was minted
+// for it; and the count of rotations made.
+func rotator(t *testing.T, srv *rekeytest.Server, ws []*worker) (rotate func(when string), rotations *int) {
+	t.Helper()
+	for _, w := range ws {
+		w.next(t, "ready", 30*time.Second)
+	}
+	if n := srv.Stats().KeysIssued; n != 1 {
+		t.Fatalf("%d keys minted for the fleet's first key, want 1", n)
+	}
+	rotations = new(int)
+	return func(when string) {
+		t.Helper()
+		srv.RotateAll()
+		*rotations++
+		settle(t, ws, 60*time.Second)
+		if n := srv.Stats().KeysIssued; n != int64(1+*rotations) {
+			t.Fatalf("%s, after rotation %d: %d keys minted in all, want %d", when, *rotations, n, 1+*rotations)
+		}
+	}, rotations
 }
 
 // next returns the worker's next event, failing t after limit.

@@ -5,6 +5,7 @@ go 1.24.0
 require (
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/rekeyhq/rekey v0.1.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -87,9 +87,12 @@ func WithPollInterval(d time.Duration) Option {
 	}
 }
 
-// WithOpTimeout bounds every single Redis call. A call that fails or times
-// out counts as Redis being unavailable, and the Store falls back to the
-// local path. The default is [DefaultOpTimeout]. For the bound to hold
+// WithOpTimeout bounds every single Redis call, its retries included: a
+// call that fails in a way a failover explains (connection refused or
+// reset, CLUSTERDOWN, TRYAGAIN, MASTERDOWN, LOADING, READONLY) is tried
+// again, a Cluster client's slot map reloaded, until the bound. A call that
+// still fails or times out counts as Redis being unavailable, and the Store
+// falls back to the local path. The default is [DefaultOpTimeout]. For the bound to hold
 // during a read, create the client with ContextTimeoutEnabled set.
 func WithOpTimeout(d time.Duration) Option {
 	return func(c *config) error {

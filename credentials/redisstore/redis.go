@@ -52,9 +52,11 @@ func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
 // load reads the shared credential. A hash that is missing or empty is the
 // zero stored; any other error means Redis is unavailable.
 func (s *Store) load(ctx context.Context) (stored, error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	vals, err := s.client.HMGet(ctx, s.credKey, "key", "gen", "expiry").Result()
+	var vals []any
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		vals, err = s.client.HMGet(ctx, s.credKey, "key", "gen", "expiry").Result()
+		return err
+	})
 	if err != nil {
 		return stored{}, fmt.Errorf("redisstore: reading %s: %w", s.credKey, err)
 	}
@@ -83,28 +85,55 @@ func (s *Store) load(ctx context.Context) (stored, error) {
 	return st, nil
 }
 
-// save stores cred as the generation after gen. It reports whether it did;
-// if another process stored first, it returns what is stored now.
+// save stores cred as the generation after gen. It reports whether it did
+// (false: another process stored first).
 func (s *Store) save(ctx context.Context, gen int64, cred credentials.Credential) (bool, error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
 	var expiry int64
 	if !cred.Expiry.IsZero() {
 		expiry = cred.Expiry.UnixMilli()
 	}
-	res, err := storeScript.Run(ctx, s.client, []string{s.credKey},
-		gen, cred.Key, expiry, s.channel).Int64Slice()
+	var saved bool
+	retry := false
+	err := s.call(ctx, func(ctx context.Context) error {
+		res, err := storeScript.Run(ctx, s.client, []string{s.credKey},
+			gen, cred.Key, expiry, s.channel).Int64Slice()
+		if err != nil {
+			retry = true
+			return err
+		}
+		saved = len(res) == 2 && res[0] == 1
+		if !saved && retry {
+			// The try that failed may have stored it after all (its
+			// answer was lost): then the key stored is this one.
+			stored, err := s.client.HGet(ctx, s.credKey, "key").Result()
+			saved = err == nil && stored == cred.Key
+		}
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("redisstore: storing the new key: %w", err)
 	}
-	return len(res) == 2 && res[0] == 1, nil
+	return saved, nil
 }
 
 // lock tries once to take the refresh lock with token for the lease.
 func (s *Store) lock(ctx context.Context, token string) (bool, error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	ok, err := s.client.SetNX(ctx, s.lockKey, token, s.cfg.lease).Result()
+	var ok bool
+	retry := false
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		if retry {
+			// The try that failed may have taken the lock after all
+			// (its answer was lost): then it holds this token.
+			holder, err := s.client.Get(ctx, s.lockKey).Result()
+			if err == nil && holder == token {
+				ok = true
+				return nil
+			}
+		}
+		ok, err = s.client.SetNX(ctx, s.lockKey, token, s.cfg.lease).Result()
+		retry = err != nil
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("redisstore: taking the lock %s: %w", s.lockKey, err)
 	}
@@ -114,9 +143,11 @@ func (s *Store) lock(ctx context.Context, token string) (bool, error) {
 // unlock releases the lock if token still holds it, and reports whether it
 // did (false: the lease ran out first).
 func (s *Store) unlock(ctx context.Context, token string) (bool, error) {
-	ctx, cancel := s.op(context.WithoutCancel(ctx))
-	defer cancel()
-	n, err := releaseScript.Run(ctx, s.client, []string{s.lockKey}, token).Int64()
+	var n int64
+	err := s.call(context.WithoutCancel(ctx), func(ctx context.Context) (err error) {
+		n, err = releaseScript.Run(ctx, s.client, []string{s.lockKey}, token).Int64()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("redisstore: releasing the lock %s: %w", s.lockKey, err)
 	}

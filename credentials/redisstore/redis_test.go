@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/rekeyhq/rekey"
 )
 
 // The Redis the tests use: REKEY_REDIS_ADDR if set, else a redis-server of
@@ -32,9 +35,26 @@ func TestMain(m *testing.M) {
 	// is the Store's own warning, which they read from the Store's logger.
 	redis.SetLogger(quietRedisLogger{})
 	stop := findRedis()
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	// goleak fails the run if a test left a goroutine behind; the server is
+	// stopped after that check, whatever its outcome. Before it, the idle
+	// connections of the pool that rekey's Clients share are closed: kept
+	// for reuse, not leaked.
+	goleak.VerifyTestMain(runThen{m, rekey.CloseIdleConnections}, goleak.Cleanup(func(code int) {
+		stop()
+		os.Exit(code)
+	}))
+}
+
+// runThen runs the tests, then after.
+type runThen struct {
+	m     *testing.M
+	after func()
+}
+
+func (r runThen) Run() int {
+	code := r.m.Run()
+	r.after()
+	return code
 }
 
 // quietRedisLogger drops go-redis's own log lines.

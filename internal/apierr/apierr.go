@@ -3,6 +3,14 @@
 // single identity for errors.Is and errors.As without an import cycle.
 //
 // Application code should use the re-exported names in package rekey.
+//
+// It also holds what every transport shares about an API's error response:
+// Decode reads a response into an APIError by its structure and the names
+// of its fields, never by which API sent it (JSON, XML, HTML, text and the
+// WWW-Authenticate header); Classify decides from an error's code and
+// message whether it is the invalid-key rejection and names its cause
+// (CauseOf), for HTTP statuses and gRPC status codes alike. The corpus of
+// real responses they are tested against is in testdata/rejections.
 package apierr
 
 import (
@@ -27,24 +35,26 @@ var (
 type APIError struct {
 	// StatusCode is the HTTP status of the response, e.g. 401.
 	StatusCode int
-	// Code is the API's error code: the JSON "error" field (or "code",
-	// "type", Google's ErrorInfo reason, ...), e.g. "Invalid API Key" or
-	// "API_KEY_INVALID". See Decode for the shapes understood.
+	// Code is the API's machine-readable error code: the member of the
+	// error object whose name says so (code, error_code, a google.rpc.ErrorInfo
+	// reason, an OAuth "error", a type or status that is an identifier),
+	// e.g. "invalid_api_key" or "API_KEY_INVALID". See Decode.
 	Code string
-	// Message is the API's message: the JSON "message" field (or "detail",
-	// "error_description", "reason", the first of "errors", or a short
-	// plain-text body).
+	// Message is the API's human-readable message: message,
+	// error_description, detail, a sentence alone in "error", the title of
+	// an HTML error page, or a short plain-text body.
 	Message string
-	// RequestID is the server's request identifier, from a vendor header
-	// (X-Request-Id, Request-Id, X-GitHub-Request-Id, ...) or a body field
-	// (request_id, correlationId), when present: quote it to the API's
-	// support.
+	// RequestID is the server's request identifier, from a response header
+	// whose name says so (X-Request-Id, *-Request-Id, *-Trace-Id, ...) or a
+	// body member (request_id, requestId, correlationId, *trace_id,
+	// errorId), when present: quote it to the API's support.
 	RequestID string
-	// Cause says why the key was rejected, when the API says so (Google's
-	// API_KEY_EXPIRED against API_KEY_INVALID, Slack's token_expired against
-	// token_revoked, a message that says "expired"). It is CauseUnknown when
-	// the API does not say, and for every error that is not the invalid-key
-	// rejection; it is never guessed from the status alone.
+	// Cause says why the key was rejected, when the API says so: a code
+	// naming expiry against one naming invalidity, a message saying
+	// "expired" or "revoked". It is CauseUnknown when the API does not say
+	// or names several causes, and for every error that is not the
+	// invalid-key rejection; it is never guessed from the status alone.
+	// See CauseOf.
 	Cause KeyCause
 	// Method and URL identify the request. URL carries no query string and
 	// no user information.
@@ -68,7 +78,9 @@ type APIError struct {
 	// Err matches credentials.ErrRefreshedKeyRejected.
 	RefreshFailed bool
 	// Err is the underlying cause, if any: the refresh hook's error, or the
-	// caller's context error when it gave up waiting for a refresh.
+	// caller's context error when it gave up waiting for a refresh. With a
+	// key pool (credentials.Pool), it is a *PoolError saying what became
+	// of each member the request was sent with.
 	Err error
 }
 
@@ -113,7 +125,20 @@ func (e *APIError) Error() string {
 		b.WriteString(e.Cause.String())
 		b.WriteString(")")
 	}
+	pool, _ := e.Err.(*PoolError)
 	switch {
+	case pool != nil:
+		switch {
+		case e.Replayed:
+			b.WriteString("; refreshed once, still rejected; the pool's keys: ")
+		case e.NotReplayed != "":
+			b.WriteString("; request not replayed: ")
+			b.WriteString(e.NotReplayed)
+			b.WriteString("; the pool's keys: ")
+		default:
+			b.WriteString("; no key of the pool could serve it: ")
+		}
+		pool.describe(&b)
 	case e.Replayed:
 		b.WriteString("; refreshed once, still rejected")
 	case e.RefreshFailed && errors.Is(e.Err, credentials.ErrRefreshedKeyRejected):

@@ -1,7 +1,5 @@
 package apierr
 
-import "strings"
-
 // KeyCause says why an API rejected a key, when the API says so. See
 // rekey.KeyCause.
 type KeyCause int
@@ -38,112 +36,136 @@ func (c KeyCause) String() string {
 // state word ("invalid", "expired") may be in a clause of a message.
 const window = 8
 
-// SaysKeyInvalid reports whether an error's code or message says, in so
-// many words, that the API key (or token, or credentials) is invalid,
-// expired, revoked, unknown or disabled: "API key not valid",
-// "API_KEY_INVALID", "token_revoked", "Token is expired". A key noun and a
-// state word must occur in the same clause of the same field, close
-// together, as whole words, so "max_tokens: Field required" and "invalid
-// request: message must be at least 1 token long" (payload errors) and
-// "action [...] is unauthorized for API key id [...]" (a permission error)
-// do not count.
-func SaysKeyInvalid(code, message string) bool {
-	for _, text := range [2]string{code, message} {
-		for _, clause := range clauses(text) {
-			w := words(clause)
-			for i := range w {
-				if isKeyNoun(w, i) && stateNear(w, i) != CauseUnknown {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// clauses splits a message where a sentence or clause ends (. : ; ! ?),
-// so that "invalid request: ... token ..." keeps the state word away from
-// the key noun it does not describe.
-func clauses(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool {
-		return r == '.' || r == ':' || r == ';' || r == '!' || r == '?'
-	})
-}
-
-// CauseOf returns the cause an error's code and message name. A code that
-// names expiry or revocation (API_KEY_EXPIRED, token_revoked,
-// EXPIRED_AUTHENTICATION) wins; then a message that names exactly one cause
-// next to a key noun ("API key expired. Please renew the API key."); then a
-// code that names invalidity (invalid_api_key, API_KEY_INVALID), unless the
-// message names several causes ("not valid or has expired"). Anything else
-// is CauseUnknown: the cause is never guessed from the status.
+// CauseOf returns the cause that an error's code and message name, or
+// CauseUnknown: the cause is never guessed from the status.
+//
+// The rule is what a person reading the response would conclude:
+//
+//   - A message clause names a cause when a state word (invalid, incorrect,
+//     "not valid", "not found", "does not exist"; expired; revoked,
+//     disabled, deleted, "no longer active") stands next to a key noun
+//     (API key, token, credentials, secret, session).
+//   - A clause that offers alternatives names no single cause: two causes
+//     ("not valid or has expired", "invalid, expired, or revoked"), a
+//     missing key ("missing or invalid", "not provided or invalid"), a
+//     hedge ("may be invalid"), or another subject ("invalid API key, IP,
+//     or permissions", "invalid key or wrong endpoint"). Such a message
+//     leaves the cause unknown, unless the code names expiry or
+//     revocation itself.
+//   - A code names a cause only when it also names the credential or its
+//     owner: token_expired, API_KEY_INVALID, keyInvalid, account_inactive;
+//     invalid_request_error is about the request and names none.
+//   - Invalid is the general cause, expired and revoked the particular
+//     ones: a key that expired is not valid. So when one part says invalid
+//     and another says expired (a code naming expiry with a message saying
+//     only "not valid", or "apiKey invalid. apiKey is expired."), the
+//     cause is expired; likewise revoked. Expired against revoked is a
+//     contradiction: unknown.
 func CauseOf(code, message string) KeyCause {
 	c := causeInCode(words(code))
-	if c == CauseExpired || c == CauseRevoked {
-		return c
-	}
 	m, ambiguous := causeInMessage(message)
-	switch {
-	case m != CauseUnknown:
-		return m
-	case ambiguous:
+	if ambiguous {
+		if c == CauseExpired || c == CauseRevoked {
+			return c
+		}
 		return CauseUnknown
 	}
-	return c
+	return refine(c, m)
 }
 
-// causeInCode is the one cause a short identifier names, anywhere in it.
+// refine combines two findings: the particular cause wins over the general
+// one (invalid), and expired against revoked is unknown.
+func refine(a, b KeyCause) KeyCause {
+	switch {
+	case a == b || b == CauseUnknown:
+		return a
+	case a == CauseUnknown || a == CauseInvalid:
+		return b
+	case b == CauseInvalid:
+		return a
+	}
+	return CauseUnknown
+}
+
+// causeInCode is the cause a short identifier names, if it names the
+// credential or its owner too.
 func causeInCode(w []string) KeyCause {
+	subject := false
+	for i := range w {
+		if isKeyNoun(w, i) || codeSubjects[w[i]] {
+			subject = true
+			break
+		}
+	}
+	if !subject {
+		return CauseUnknown
+	}
 	found := CauseUnknown
 	for i := range w {
-		c := stateAt(w, i)
-		if c == CauseUnknown {
-			continue
-		}
-		if found != CauseUnknown && found != c {
-			return CauseUnknown
-		}
-		found = c
+		found = refine(found, stateAt(w, i))
 	}
 	return found
 }
 
-// causeInMessage is the one cause a message names next to a key noun, in
-// the same clause; ambiguous reports that it names more than one.
+// causeInMessage is the cause a message names next to a key noun;
+// ambiguous reports that a clause offers alternatives, or that clauses
+// contradict each other.
 func causeInMessage(message string) (cause KeyCause, ambiguous bool) {
-	for _, clause := range clauses(message) {
-		w := words(clause)
+	for _, w := range clauses(message) {
+		c := CauseUnknown
 		for i := range w {
-			c := stateAt(w, i)
-			if c == CauseUnknown || !keyNounNear(w, i) {
+			s := stateAt(w, i)
+			if s == CauseUnknown || !keyNounNear(w, i) {
 				continue
 			}
-			if cause != CauseUnknown && cause != c {
-				return CauseUnknown, true
+			if c != CauseUnknown && c != s {
+				return CauseUnknown, true // two causes in one clause
 			}
-			cause = c
+			c = s
 		}
+		if c == CauseUnknown {
+			continue
+		}
+		if hedged(w) {
+			return CauseUnknown, true
+		}
+		next := refine(cause, c)
+		if next == CauseUnknown {
+			return CauseUnknown, true // expired in one clause, revoked in another
+		}
+		cause = next
 	}
 	return cause, false
 }
 
-// words splits text into lowercase words of letters and digits:
-// "x-api-key" is x, api, key; "API_KEY_INVALID" is api, key, invalid.
-func words(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
-	})
+// hedged reports whether a clause leaves room for another cause: a
+// missing key, a hedge, or an alternative subject.
+func hedged(w []string) bool {
+	or, other := false, false
+	for i := range w {
+		switch {
+		case missingWords[w[i]] || hedgeWords[w[i]]:
+			return true
+		case negations[w[i]] && followedBy(w, i, negatedMissing):
+			return true
+		case w[i] == alternativeWord:
+			or = true
+		case otherSubjects[w[i]]:
+			other = true
+		}
+	}
+	return or && other
 }
 
-// isKeyNoun reports whether w[i] ends a noun for the credential: "token",
-// "credentials", "apikey", or "key" after "api", "access", "secret" or
-// "private".
+// isKeyNoun reports whether w[i] names the credential: "token",
+// "credentials", "apikey", or "key" after a qualifier that makes it one
+// ("API key", "the key", "invalid key"), or at the start.
 func isKeyNoun(w []string, i int) bool {
-	switch w[i] {
-	case "token", "credential", "credentials", "apikey":
+	switch {
+	case keyNouns[w[i]]:
 		return true
-	case "key":
-		return i > 0 && (w[i-1] == "api" || w[i-1] == "access" || w[i-1] == "secret" || w[i-1] == "private")
+	case w[i] == "key" || w[i] == "keys":
+		return i == 0 || keyQualifiers[w[i-1]]
 	}
 	return false
 }
@@ -166,25 +188,35 @@ func stateNear(w []string, i int) KeyCause {
 	return CauseUnknown
 }
 
-// stateAt returns the cause the word w[i] names, if any: "expired",
-// "revoked", "invalid", or a negation followed closely by "valid", "found",
-// "exist" or "recognized" ("not valid", "does not contain a valid",
-// "doesn't exist").
+// stateAt returns the cause the word w[i] names, if any: "expired";
+// "revoked", "disabled", "deleted"; "invalid", "incorrect", "malformed";
+// or a negation followed closely by "valid", "found", "exist" ("not
+// valid", "does not contain a valid", "could not be found") or by
+// "active" ("no longer active").
 func stateAt(w []string, i int) KeyCause {
-	switch w[i] {
-	case "expired":
+	switch {
+	case expiredWords[w[i]]:
 		return CauseExpired
-	case "revoked", "disabled", "deactivated", "deleted", "inactive":
+	case revokedWords[w[i]]:
 		return CauseRevoked
-	case "invalid", "incorrect", "malformed", "unknown", "unrecognized", "unrecognised", "wrong":
+	case invalidWords[w[i]]:
 		return CauseInvalid
-	case "not", "no", "doesn", "isn":
-		for j := i + 1; j < min(len(w), i+4); j++ {
-			switch w[j] {
-			case "valid", "found", "exist", "exists", "recognized", "recognised":
-				return CauseInvalid
-			}
-		}
+	case !negations[w[i]]:
+		return CauseUnknown
+	case followedBy(w, i, negatedInvalid):
+		return CauseInvalid
+	case followedBy(w, i, negatedRevoked):
+		return CauseRevoked
 	}
 	return CauseUnknown
+}
+
+// followedBy reports whether one of the three words after w[i] is in s.
+func followedBy(w []string, i int, s map[string]bool) bool {
+	for j := i + 1; j < min(len(w), i+4); j++ {
+		if s[w[j]] {
+			return true
+		}
+	}
+	return false
 }

@@ -12,8 +12,9 @@ import (
 const corpusKey = "rk_live_CORPUSKEY0123456789abcdef"
 
 // TestDecodeCorpus decodes every recorded response and checks the code,
-// message and request ID, the verdict of SaysKeyInvalid for the 400s and
-// 403s, and the cause of each recognised case.
+// message and request ID, the verdict of Classify for the 400s, 401s and
+// 403s (what the default matcher decides), and the cause of each
+// recognised case.
 func TestDecodeCorpus(t *testing.T) {
 	cases, err := corpus.Load()
 	if err != nil {
@@ -27,9 +28,9 @@ func TestDecodeCorpus(t *testing.T) {
 				t.Errorf("decoded code %q, message %q, request ID %q\nwant code %q, message %q, request ID %q",
 					e.Code, e.Message, e.RequestID, c.Expect.Code, c.Expect.Message, c.Expect.RequestID)
 			}
-			if c.Status == 400 || c.Status == 403 {
-				if got := apierr.SaysKeyInvalid(e.Code, e.Message); got != c.Expect.Default {
-					t.Errorf("SaysKeyInvalid = %v, want %v (recognised by default)", got, c.Expect.Default)
+			if c.Status == 400 || c.Status == 401 || c.Status == 403 {
+				if got, _ := apierr.Classify(c.Status == 401, e.Code, e.Message); got != c.Expect.Default {
+					t.Errorf("Classify = %v, want %v (recognised by default)", got, c.Expect.Default)
 				}
 			}
 			if c.Expect.Recognised {

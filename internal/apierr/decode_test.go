@@ -1,12 +1,14 @@
 package apierr_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
 )
 
@@ -39,7 +41,7 @@ func TestDecodeShapes(t *testing.T) {
 		{name: "errors as a string", status: 401, body: `{"errors":"[API] Invalid API key"}`, msg: "[API] Invalid API key"},
 		{name: "errors as strings", status: 403, body: `{"errors":["Forbidden","second"]}`, msg: "Forbidden"},
 		{name: "errors as objects", status: 403, body: `{"errors":[{"code":9109,"message":"Invalid access token"}]}`, code: "9109", msg: "Invalid access token"},
-		{name: "errors ignored when a message exists", status: 400, body: `{"message":"top","errors":[{"message":"inner","reason":"badRequest"}]}`, msg: "top"},
+		{name: "own message kept, code taken from errors when the object has none", status: 400, body: `{"message":"top","errors":[{"message":"inner","reason":"badRequest"}]}`, code: "badRequest", msg: "top"},
 		{name: "id as code only without a code", status: 401, body: `{"id":"unauthorized","message":"Unable to authenticate you."}`, code: "unauthorized", msg: "Unable to authenticate you."},
 		{name: "problem json", status: 403, body: `{"type":"about:blank","title":"Forbidden","detail":"The API key has expired"}`, code: "Forbidden", msg: "The API key has expired"},
 		{name: "oauth", status: 401, body: `{"error":"invalid_token","error_description":"Token is expired."}`, code: "invalid_token", msg: "Token is expired."},
@@ -54,10 +56,12 @@ func TestDecodeShapes(t *testing.T) {
 		{name: "html is not quoted", status: 403, body: "<html><body>403</body></html>"},
 		{name: "binary is not quoted", status: 401, body: "\xff\xfe\x00"},
 		{name: "broken json is quoted as text", status: 401, body: `{"error": "unterminated`, msg: `{"error": "unterminated`},
-		{name: "json that is not an object", status: 401, body: `["a"]`, msg: `["a"]`},
-		{name: "wrong types ignored", status: 401, body: `{"error":42,"message":["x"],"code":{"a":1},"errors":7,"details":"x"}`},
+		{name: "a top-level list of strings", status: 401, body: `["a","b"]`, msg: "a"},
+		{name: "wrong types ignored", status: 401, body: `{"error":42,"message":["x"],"code":{"a":1},"errors":7,"details":{"a":"x"}}`},
 		{name: "control characters and long text cleaned", status: 401, body: `{"message":"a\u0000b\nc","code":"` + long + `"}`,
 			msg: "a b c", code: strings.Repeat("é", 256) + "…"},
+		{name: "exactly the bound is kept whole", status: 401, body: `{"message":"` + strings.Repeat("a", 512) + `"}`, msg: strings.Repeat("a", 512)},
+		{name: "cut at a rune boundary", status: 401, body: `{"message":"a` + strings.Repeat("é", 400) + `"}`, msg: "a" + strings.Repeat("é", 255) + "…"},
 		{name: "deep nesting bounded", status: 401, body: strings.Repeat(`{"error":`, 50) + `{"message":"deep"}` + strings.Repeat(`}`, 50)},
 	}
 	for _, tt := range tests {
@@ -83,7 +87,7 @@ func TestCause(t *testing.T) {
 		{code: "token_expired", cause: apierr.CauseExpired, says: true},
 		{code: "token_revoked", cause: apierr.CauseRevoked, says: true},
 		{code: "account_inactive", cause: apierr.CauseRevoked},
-		{code: "invalid_auth", cause: apierr.CauseInvalid},
+		{code: "invalid_auth", cause: apierr.CauseInvalid, says: true},
 		{code: "invalid_api_key", msg: "Incorrect API key provided: sk-abc.", cause: apierr.CauseInvalid, says: true},
 		{code: "invalid_token", msg: "Token is expired. You can either do re-authorization or token refresh.", cause: apierr.CauseExpired, says: true},
 		{code: "Invalid API Key", msg: "The API key provided is not valid or has expired.", cause: apierr.CauseUnknown, says: true},
@@ -93,7 +97,7 @@ func TestCause(t *testing.T) {
 		{msg: "This hapikey doesn't exist.", cause: apierr.CauseUnknown},
 		{msg: "Bad credentials", cause: apierr.CauseUnknown},
 		{msg: "Unknown error", cause: apierr.CauseUnknown},
-		{code: "invalid_request_error", msg: "max_tokens: Field required", cause: apierr.CauseInvalid},
+		{code: "invalid_request_error", msg: "max_tokens: Field required", cause: apierr.CauseUnknown}, // about the request, not the key
 		{code: "security_exception", msg: "action [cluster:admin/xpack/security/api_key/invalidate] is unauthorized for API key id [x]", cause: apierr.CauseUnknown},
 		{code: "insufficient_scope", msg: "The request requires higher privileges than provided by the access token.", cause: apierr.CauseUnknown},
 		{code: "API_KEY_HTTP_REFERRER_BLOCKED", msg: "Requests from referer <empty> are blocked.", cause: apierr.CauseUnknown},
@@ -153,6 +157,10 @@ func TestErrorText(t *testing.T) {
 			want: "rekey: invalid API key (401): Unauthorized; refreshing the key failed: vault sealed"},
 		{name: "not replayed", e: apierr.APIError{StatusCode: 401, InvalidKey: true, NotReplayed: "its body cannot be re-read"},
 			want: "rekey: invalid API key (401): Unauthorized; key refreshed but request not replayed: its body cannot be re-read"},
+		{name: "new key rejected too", e: apierr.APIError{StatusCode: 401, InvalidKey: true, RefreshFailed: true, Err: fmt.Errorf("cache: %w", credentials.ErrRefreshedKeyRejected)},
+			want: "rekey: invalid API key (401): Unauthorized; refreshed once, the new key was rejected too (no new refresh until the cooldown ends)"},
+		{name: "gave up waiting", e: apierr.APIError{StatusCode: 401, InvalidKey: true, Err: context.DeadlineExceeded},
+			want: "rekey: invalid API key (401): Unauthorized; gave up waiting for a new key: context deadline exceeded"},
 		{name: "rate limited", e: apierr.APIError{StatusCode: 429}, want: "rekey: rate limited (429): Too Many Requests"},
 		{name: "server error", e: apierr.APIError{StatusCode: 503, Message: "down."}, want: "rekey: server error (503): down"},
 	}
@@ -169,5 +177,32 @@ func TestErrorText(t *testing.T) {
 	}
 	if s := fmt.Sprint(&apierr.APIError{StatusCode: 503}); !errors.Is(&apierr.APIError{StatusCode: 503}, apierr.ErrServer) || s == "" {
 		t.Errorf("5xx not classified as ErrServer")
+	}
+}
+
+// TestErrorClassBoundaries: the status ranges behind Error's wording and
+// errors.Is, at their edges.
+func TestErrorClassBoundaries(t *testing.T) {
+	if got := (&apierr.APIError{StatusCode: 400}).Error(); got != "rekey: request failed (400): Bad Request" {
+		t.Errorf("a 400 without a message reads %q", got)
+	}
+	if got := (&apierr.APIError{StatusCode: 399}).Error(); got != "rekey: request failed (399)" {
+		t.Errorf("a 399 without a message reads %q", got)
+	}
+	for status, server := range map[int]bool{499: false, 500: true, 599: true, 600: false} {
+		if got := errors.Is(&apierr.APIError{StatusCode: status}, apierr.ErrServer); got != server {
+			t.Errorf("errors.Is(%d, ErrServer) = %v, want %v", status, got, server)
+		}
+		if got := (&apierr.APIError{StatusCode: status}).Error(); strings.Contains(got, "server error") != (status >= 500) {
+			t.Errorf("%d reads %q", status, got)
+		}
+	}
+	for status, limited := range map[int]bool{428: false, 429: true, 430: false} {
+		if got := errors.Is(&apierr.APIError{StatusCode: status}, apierr.ErrRateLimited); got != limited {
+			t.Errorf("errors.Is(%d, ErrRateLimited) = %v, want %v", status, got, limited)
+		}
+	}
+	if errors.Is(&apierr.APIError{StatusCode: 401}, errors.New("other")) {
+		t.Errorf("an APIError matches an unrelated error")
 	}
 }

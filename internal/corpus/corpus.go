@@ -22,7 +22,7 @@ const KeyPlaceholder = "{{KEY}}"
 
 // Matchers are the names a case may give in Matcher: the ready-made matcher
 // its API needs, built by the tests from package transport.
-var Matchers = []string{"", "slack", "aws-api-gateway", "google-maps"}
+var Matchers = []string{"", "slack", "aws-api-gateway", "google-maps", "graphql"}
 
 // Causes are the values of Expect.Cause.
 var Causes = []string{"unknown", "invalid", "expired", "revoked"}
