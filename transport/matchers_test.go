@@ -67,6 +67,7 @@ func TestMatchers(t *testing.T) {
 		{"default: 403 naming the key and permissions", transport.IsInvalidKeyRejection, 403, jsonHeader, `{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}`, false, true},
 		{"default: 403 invalid token in the challenge", transport.IsInvalidKeyRejection, 403, http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}, ``, true, true},
 		{"graphql unauthenticated", transport.GraphQL(), 200, jsonHeader, `{"data":null,"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}`, true, true},
+		{"graphql unauthenticated on a 299, the last 2xx", transport.GraphQL(), 299, jsonHeader, `{"data":null,"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}`, true, true},
 		{"graphql unauthenticated, any case, not first", transport.GraphQL(), 200, jsonHeader, `{"errors":[{"message":"a"},{"message":"b","extensions":{"code":"unauthenticated"}}]}`, true, true},
 		{"graphql says the token expired", transport.GraphQL(), 200, jsonHeader, `{"errors":[{"message":"Your access token has expired","extensions":{"code":"AUTH_ERROR"}}]}`, true, true},
 		{"graphql forbidden", transport.GraphQL(), 200, jsonHeader, `{"errors":[{"message":"Forbidden","extensions":{"code":"FORBIDDEN"}}]}`, false, true},
