@@ -44,3 +44,26 @@ func TestPoolErrorNamesTheMembersNotTried(t *testing.T) {
 		}
 	}
 }
+
+// A replay rejected too (the member's source had a new key, which the API
+// refuses as well) ends in an error that carries the PoolError, as every
+// failed recovery with a pool does.
+func TestPoolReplayRejectedCarriesThePoolError(t *testing.T) {
+	api := newKeyAPI(t, keyA)
+	a := newSource(keyA)
+	c, _ := newPoolClient(t, credentials.NewPool(a), newEventLog())
+	if _, err := post(t.Context(), c, api.URL+"/v1/charges", `{"n": 1}`); err != nil {
+		t.Fatal(err)
+	}
+	api.set(keyA, false)
+	a.set(keyB) // the new key, which the API does not know either
+	_, err := post(t.Context(), c, api.URL+"/v1/charges", `{"n": 2}`)
+	var apiErr *rekey.APIError
+	var poolErr *rekey.PoolError
+	if !errors.As(err, &apiErr) || !apiErr.Replayed || !errors.As(err, &poolErr) {
+		t.Fatalf("error %v: want a replayed *APIError carrying a *PoolError", err)
+	}
+	if len(poolErr.Members) == 0 || poolErr.Members[0].Index != 0 || poolErr.Members[0].StatusCode != 401 {
+		t.Errorf("PoolError lists %+v; want member 0 refused with 401", poolErr.Members)
+	}
+}
