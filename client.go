@@ -87,14 +87,14 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
 	}
-	obs := &observer{hooks: s.hooks, log: s.logger}
+	obs := newObserver(s.hooks, s.logger)
 
 	switch p := s.provider.(type) {
 	case *credentials.Cache:
 		c.keys = p
 	case *credentials.Pool:
 		c.keys = p
-		if fn := obs.onPoolEvent(); fn != nil {
+		if fn := obs.keys.OnPoolEvent(); fn != nil {
 			c.unobserve = p.Observe(fn)
 		}
 	default:
@@ -104,7 +104,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			ExpiryWindow:        s.expiryWindow,
 			Cooldown:            s.cooldown,
 			RejectedKeyCooldown: s.rejectedKeyCooldown,
-			OnRefresh:           obs.onRefresh(),
+			OnRefresh:           obs.keys.OnRefresh(),
 		}
 		c.keys = c.ownCache
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/keyevents"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -66,6 +67,18 @@ type Hooks struct {
 type observer struct {
 	hooks Hooks
 	log   *slog.Logger
+	keys  keyevents.Listener // the key source's events: refreshes, pool members (as grpcrekey's)
+}
+
+func newObserver(h Hooks, log *slog.Logger) *observer {
+	return &observer{hooks: h, log: log, keys: keyevents.Listener{
+		Log:               log,
+		RefreshStarted:    h.RefreshStarted,
+		RefreshSucceeded:  h.RefreshSucceeded,
+		RefreshFailed:     h.RefreshFailed,
+		MemberQuarantined: h.MemberQuarantined,
+		MemberRestored:    h.MemberRestored,
+	}}
 }
 
 // onEvent returns the transport.Transport's OnEvent, or nil if nobody
@@ -77,24 +90,6 @@ func (o *observer) onEvent() func(transport.Event) {
 		return nil
 	}
 	return o.event
-}
-
-// onPoolEvent returns what to register with a credentials.Pool, or nil if
-// nobody listens.
-func (o *observer) onPoolEvent() func(credentials.PoolEvent) {
-	h := o.hooks
-	if o.log == nil && h.MemberQuarantined == nil && h.MemberRestored == nil && o.onRefresh() == nil {
-		return nil
-	}
-	return o.poolEvent
-}
-
-func (o *observer) onRefresh() func(credentials.RefreshEvent) {
-	h := o.hooks
-	if o.log == nil && h.RefreshStarted == nil && h.RefreshSucceeded == nil && h.RefreshFailed == nil {
-		return nil
-	}
-	return o.refresh
 }
 
 func (o *observer) onRetry() func(transport.RetryEvent) {
@@ -151,76 +146,6 @@ func (o *observer) event(ev transport.Event) {
 			attrs = append(attrs, slog.Duration("cooldown", ev.Cooldown))
 		}
 		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
-	}
-}
-
-// poolEvent delivers a credentials.Pool's event to the hooks and the logger.
-func (o *observer) poolEvent(ev credentials.PoolEvent) {
-	member := []slog.Attr{slog.Int("member", ev.Member)}
-	if ev.Key != "" {
-		member = append(member, slog.String("member_key", ev.Key))
-	}
-	switch ev.Kind {
-	case credentials.MemberRefresh:
-		o.refreshOf(ev.Refresh, member...)
-		return
-	case credentials.MemberQuarantined:
-		// The log line first, then the hook: a hook that reports the
-		// event done finds the line written.
-		if o.log != nil {
-			attrs := append(member, slog.Time("until", ev.Until))
-			if ev.Err != nil {
-				attrs = append(attrs, slog.String("error", ev.Err.Error()))
-			}
-			o.log.LogAttrs(orBackground(ev.Context), slog.LevelError, "rekey: pool key quarantined: its refresh produced no new key", attrs...)
-		}
-		if o.hooks.MemberQuarantined != nil {
-			o.hooks.MemberQuarantined(ev)
-		}
-	case credentials.MemberRestored:
-		if o.log != nil {
-			o.log.LogAttrs(orBackground(ev.Context), slog.LevelInfo, "rekey: pool key restored", member...)
-		}
-		if o.hooks.MemberRestored != nil {
-			o.hooks.MemberRestored(ev)
-		}
-	}
-}
-
-func (o *observer) refresh(ev credentials.RefreshEvent) { o.refreshOf(ev) }
-
-// refreshOf delivers a refresh event, with more attributes for the log (a
-// pool member's).
-func (o *observer) refreshOf(ev credentials.RefreshEvent, more ...slog.Attr) {
-	var hook func(credentials.RefreshEvent)
-	var level slog.Level
-	var msg string
-	switch ev.Phase {
-	case credentials.RefreshStarted:
-		hook, level, msg = o.hooks.RefreshStarted, slog.LevelDebug, "rekey: refreshing API key"
-	case credentials.RefreshSucceeded:
-		hook, level, msg = o.hooks.RefreshSucceeded, slog.LevelInfo, "rekey: API key refreshed"
-	case credentials.RefreshFailed:
-		hook, level, msg = o.hooks.RefreshFailed, slog.LevelError, "rekey: refreshing API key failed"
-	default:
-		return
-	}
-	if o.log != nil { // the line first, then the hook, as for pool events
-		attrs := []slog.Attr{slog.String("reason", ev.Reason.String())}
-		if ev.Phase != credentials.RefreshStarted {
-			attrs = append(attrs, slog.Duration("duration", ev.Duration), slog.Int("attempts", ev.Attempts))
-		}
-		if !ev.Expiry.IsZero() {
-			attrs = append(attrs, slog.Time("expiry", ev.Expiry))
-		}
-		if ev.Err != nil {
-			attrs = append(attrs, slog.String("error", ev.Err.Error()))
-		}
-		attrs = append(attrs, more...)
-		o.log.LogAttrs(orBackground(ev.Context), level, msg, attrs...)
-	}
-	if hook != nil {
-		hook(ev)
 	}
 }
 

@@ -2,10 +2,7 @@ package grpcrekey
 
 import (
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -61,12 +58,12 @@ func decodeDetails(st *status.Status) details {
 		case errorInfoURL:
 			var ei errdetails.ErrorInfo
 			if d.reason == "" && proto.Unmarshal(a.GetValue(), &ei) == nil {
-				d.reason, d.domain = clean(ei.GetReason()), clean(ei.GetDomain())
+				d.reason, d.domain = apierr.Clean(ei.GetReason()), apierr.Clean(ei.GetDomain())
 			}
 		case requestInfoURL:
 			var ri errdetails.RequestInfo
 			if d.requestID == "" && proto.Unmarshal(a.GetValue(), &ri) == nil {
-				d.requestID = clean(ri.GetRequestId())
+				d.requestID = apierr.Clean(ri.GetRequestId())
 			}
 		case retryInfoURL:
 			var ri errdetails.RetryInfo
@@ -117,29 +114,4 @@ func httpStatus(c codes.Code) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError // Unknown, Internal, DataLoss, and codes beyond those
-}
-
-// maxField bounds how much of a server-supplied string an error keeps.
-const maxField = 512
-
-// clean makes a server-supplied string safe to print on one line: valid
-// UTF-8, no control characters, runs of spaces folded, at most maxField
-// bytes.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxField {
-		cut := maxField
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
 }

@@ -81,7 +81,7 @@ func New(p credentials.Provider, opts ...Option) (*Credentials, error) {
 	if cfg.isRejection == nil {
 		cfg.isRejection = IsInvalidKeyRejection
 	}
-	c := &Credentials{cfg: cfg, obs: observer{hooks: cfg.hooks, log: cfg.log}}
+	c := &Credentials{cfg: cfg, obs: newObserver(cfg.hooks, cfg.log)}
 	if err := c.useKeys(p); err != nil {
 		return nil, err
 	}
@@ -113,11 +113,11 @@ func (c *Credentials) useKeys(p credentials.Provider) error {
 		c.pool = pool
 		c.memos = make([]atomic.Pointer[keyed], pool.Len())
 		c.obs.pooled = true
-		if fn := c.obs.onPoolEvent(); fn != nil {
+		if fn := c.obs.keys.OnPoolEvent(); fn != nil {
 			c.unobserve = pool.Observe(fn)
 		}
 	default:
-		c.cache = &credentials.Cache{Provider: p, Refresh: refresh, OnRefresh: c.obs.onRefresh()}
+		c.cache = &credentials.Cache{Provider: p, Refresh: refresh, OnRefresh: c.obs.keys.OnRefresh()}
 		c.ownCache = true
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rekeyhq/rekey/credentials"
-	"github.com/rekeyhq/rekey/internal/apierr"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -17,8 +16,9 @@ import (
 // credentials.Cache) and several (a credentials.Pool). With a pool, the
 // Credentials use the methods of it that rekey's HTTP transport uses, and
 // nothing else: Pick, Next, Reject, CoolDown, Await, ReplayRejected and
-// FailsOver here, Err, Len and Observe in New (see credentials.Pool and
-// transport/failover.go, whose steps these follow).
+// FailsOver here and in internal/poolwalk (Await, Len), Err, Len and
+// Observe in New (see credentials.Pool and transport/failover.go, whose
+// steps these follow; internal/poolwalk holds what the two share).
 
 // pick returns the key to send a call with: the Cache's (lock-free), or the
 // pool member's that credentials.Pool.Pick chooses (lock-free too).
@@ -44,11 +44,11 @@ func (c *Credentials) failover(cl *call, r *refusal, replay func(credentials.Mem
 		if c.pool == nil {
 			return r, nil
 		}
-		next, ok := c.pool.Next(cl.ctx, r.tried())
+		next, ok := c.pool.Next(cl.ctx, r.Tried())
 		if !ok || notReplayable() != "" {
 			break // the refresh step says why, for a rejection
 		}
-		c.obs.event(transport.EventFailover, cl, r.err, next)
+		c.obs.event(transport.EventFailover, cl, r.grpcErr, next)
 		n, err := c.inspect(cl, replay(next), next)
 		if n == nil {
 			return nil, err
@@ -56,7 +56,7 @@ func (c *Credentials) failover(cl *call, r *refusal, replay func(credentials.Mem
 		c.follow(n, r)
 		r = n
 	}
-	if !r.err.APIError.InvalidKey {
+	if !r.Err.InvalidKey {
 		return nil, r.raw // as the server sent it: the caller (or gRPC's retry policy) deals with it
 	}
 	return r, nil
@@ -67,14 +67,14 @@ func (c *Credentials) failover(cl *call, r *refusal, replay func(credentials.Mem
 // a FailoverOn status to cool down for the status's google.rpc.RetryInfo
 // delay (the pool's Quarantine without one).
 func (c *Credentials) setAside(cl *call, r *refusal) {
-	if !r.err.APIError.InvalidKey {
-		d := c.pool.CoolDown(cl.ctx, r.key, r.delay)
-		c.obs.cooldown(cl, r.err, r.key, d)
+	if !r.Err.InvalidKey {
+		d := c.pool.CoolDown(cl.ctx, r.Key, r.delay)
+		c.obs.cooldown(cl, r.grpcErr, r.Key, d)
 		return
 	}
-	c.obs.event(transport.EventKeyRejected, cl, r.err, r.key)
+	c.obs.event(transport.EventKeyRejected, cl, r.grpcErr, r.Key)
 	if c.pool != nil {
-		c.pool.Reject(cl.ctx, r.key)
+		c.pool.Reject(cl.ctx, r.Key)
 	}
 }
 
@@ -82,38 +82,15 @@ func (c *Credentials) setAside(cl *call, r *refusal) {
 // refresh, coalesced with every call that saw the same key rejected; with a
 // pool, the background refresh of each member the call was rejected with,
 // in order, until one brings a new key, then any other member that is back
-// by now. Each member is refreshed once, however many calls wait for it;
-// the error is then a *apierr.PoolError saying why each has no new key.
+// by now (poolwalk.Refusal.Renew, as for HTTP). Each member is refreshed
+// once, however many calls wait for it; the error is then a
+// *apierr.PoolError saying why each has no new key.
 func (c *Credentials) renew(ctx context.Context, r *refusal) (credentials.Member, error) {
 	if c.pool == nil {
-		cred, err := c.cache.Invalidate(ctx, r.key.Credential)
+		cred, err := c.cache.Invalidate(ctx, r.Key.Credential)
 		return credentials.Member{Credential: cred}, err
 	}
-	for _, p := range r.chain() {
-		m, err := c.pool.Await(ctx, p.key)
-		if err == nil {
-			return m, nil
-		}
-		if ctx.Err() != nil {
-			return credentials.Member{}, ctx.Err()
-		}
-		p.why = err
-	}
-	tried := r.tried()
-	for i := range c.pool.Len() {
-		if tried.Has(i) {
-			continue
-		}
-		m, err := c.pool.Await(ctx, credentials.Member{Index: i})
-		if err == nil {
-			return m, nil
-		}
-		if ctx.Err() != nil {
-			return credentials.Member{}, ctx.Err()
-		}
-		r.others = append(r.others, apierr.MemberError{Index: i, Key: redact(m.Credential.Key), Err: err})
-	}
-	return credentials.Member{}, r.poolError()
+	return r.Renew(ctx, c.pool)
 }
 
 // replayRejected tells the key's source that the key renew produced was
@@ -131,57 +108,7 @@ func (c *Credentials) replayRejected(ctx context.Context, fresh credentials.Memb
 // scrubs from r's error every key sent before: the server may quote any of
 // them.
 func (c *Credentials) follow(r, prev *refusal) {
-	r.prev = prev
-	for p := prev; p != nil; p = p.prev {
-		r.err.scrub(p.key.Credential.Key)
-	}
-}
-
-// tried returns the members of the call's refusals.
-func (r *refusal) tried() credentials.MemberSet {
-	var s credentials.MemberSet
-	for p := r; p != nil; p = p.prev {
-		s = s.With(p.key.Index)
-	}
-	return s
-}
-
-// chain returns the call's refusals up to r, oldest first.
-func (r *refusal) chain() []*refusal {
-	var out []*refusal
-	for p := r; p != nil; p = p.prev {
-		out = append(out, p)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out
-}
-
-// poolError lists what became of each member the call was sent with, then
-// why each other member could not serve it.
-func (r *refusal) poolError() *apierr.PoolError {
-	chain := r.chain()
-	e := &apierr.PoolError{Members: make([]apierr.MemberError, 0, len(chain)+len(r.others))}
-	for _, p := range chain {
-		e.Members = append(e.Members, apierr.MemberError{
-			Index:      p.key.Index,
-			Key:        credentials.Redact(p.key.Credential.Key),
-			StatusCode: p.err.APIError.StatusCode,
-			Cause:      p.err.APIError.Cause,
-			Err:        p.why,
-		})
-	}
-	e.Members = append(e.Members, r.others...)
-	return e
-}
-
-// redact is credentials.Redact, or "" for no key.
-func redact(key string) string {
-	if key == "" {
-		return ""
-	}
-	return credentials.Redact(key)
+	r.Follow(&prev.Refusal, r.grpcErr.scrub)
 }
 
 // failoverStatus returns the HTTP status that st counts as in

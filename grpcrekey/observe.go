@@ -1,13 +1,13 @@
 package grpcrekey
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
+	"github.com/rekeyhq/rekey/internal/keyevents"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -17,7 +17,19 @@ import (
 type observer struct {
 	hooks  rekey.Hooks
 	log    *slog.Logger
-	pooled bool // the keys come from a credentials.Pool: events name the member
+	pooled bool               // the keys come from a credentials.Pool: events name the member
+	keys   keyevents.Listener // the key source's events: refreshes, pool members (as a rekey.Client's)
+}
+
+func newObserver(h rekey.Hooks, log *slog.Logger) observer {
+	return observer{hooks: h, log: log, keys: keyevents.Listener{
+		Log:               log,
+		RefreshStarted:    h.RefreshStarted,
+		RefreshSucceeded:  h.RefreshSucceeded,
+		RefreshFailed:     h.RefreshFailed,
+		MemberQuarantined: h.MemberQuarantined,
+		MemberRestored:    h.MemberRestored,
+	}}
 }
 
 // event reports a step of the recovery of call cl, whose refusal is r, about
@@ -118,98 +130,4 @@ func (o *observer) logEvent(level slog.Level, msg string, ev transport.Event, r 
 		attrs = append(attrs, slog.Duration("cooldown", ev.Cooldown))
 	}
 	o.log.LogAttrs(ev.Context, level, msg, attrs...)
-}
-
-// onPoolEvent returns what to register with a credentials.Pool (its
-// members' quarantines, restorations and refreshes), or nil if nobody
-// listens.
-func (o *observer) onPoolEvent() func(credentials.PoolEvent) {
-	h := o.hooks
-	if o.log == nil && h.MemberQuarantined == nil && h.MemberRestored == nil && o.onRefresh() == nil {
-		return nil
-	}
-	return o.poolEvent
-}
-
-// poolEvent delivers a credentials.Pool's event to the logger, then to the
-// hooks (so that whoever a hook tells finds the record written), as a
-// rekey.Client does.
-func (o *observer) poolEvent(ev credentials.PoolEvent) {
-	member := []slog.Attr{slog.Int("member", ev.Member)}
-	if ev.Key != "" {
-		member = append(member, slog.String("member_key", ev.Key))
-	}
-	switch ev.Kind {
-	case credentials.MemberRefresh:
-		o.refreshOf(ev.Refresh, member...)
-	case credentials.MemberQuarantined:
-		if o.log != nil {
-			attrs := append(member, slog.Time("until", ev.Until))
-			if ev.Err != nil {
-				attrs = append(attrs, slog.String("error", ev.Err.Error()))
-			}
-			o.log.LogAttrs(ev.Context, slog.LevelError, "rekey: pool key quarantined: its refresh produced no new key", attrs...)
-		}
-		if o.hooks.MemberQuarantined != nil {
-			o.hooks.MemberQuarantined(ev)
-		}
-	case credentials.MemberRestored:
-		if o.log != nil {
-			o.log.LogAttrs(ev.Context, slog.LevelInfo, "rekey: pool key restored", member...)
-		}
-		if o.hooks.MemberRestored != nil {
-			o.hooks.MemberRestored(ev)
-		}
-	}
-}
-
-// onRefresh returns the Cache's OnRefresh, or nil if nobody listens.
-func (o *observer) onRefresh() func(credentials.RefreshEvent) {
-	h := o.hooks
-	if o.log == nil && h.RefreshStarted == nil && h.RefreshSucceeded == nil && h.RefreshFailed == nil {
-		return nil
-	}
-	return o.refresh
-}
-
-func (o *observer) refresh(ev credentials.RefreshEvent) { o.refreshOf(ev) }
-
-// refreshOf delivers a refresh event, with more attributes for the log (a
-// pool member's).
-func (o *observer) refreshOf(ev credentials.RefreshEvent, more ...slog.Attr) {
-	var hook func(credentials.RefreshEvent)
-	var level slog.Level
-	var msg string
-	switch ev.Phase {
-	case credentials.RefreshStarted:
-		hook, level, msg = o.hooks.RefreshStarted, slog.LevelDebug, "rekey: refreshing API key"
-	case credentials.RefreshSucceeded:
-		hook, level, msg = o.hooks.RefreshSucceeded, slog.LevelInfo, "rekey: API key refreshed"
-	case credentials.RefreshFailed:
-		hook, level, msg = o.hooks.RefreshFailed, slog.LevelError, "rekey: refreshing API key failed"
-	default:
-		return
-	}
-	if hook != nil {
-		hook(ev)
-	}
-	if o.log == nil {
-		return
-	}
-	attrs := []slog.Attr{slog.String("reason", ev.Reason.String())}
-	if ev.Phase != credentials.RefreshStarted {
-		attrs = append(attrs, slog.Duration("duration", ev.Duration), slog.Int("attempts", ev.Attempts))
-	}
-	if !ev.Expiry.IsZero() {
-		attrs = append(attrs, slog.Time("expiry", ev.Expiry))
-	}
-	if ev.Err != nil {
-		attrs = append(attrs, slog.String("error", ev.Err.Error()))
-	}
-	attrs = append(attrs, more...)
-	ctx := ev.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	o.log.LogAttrs(ctx, level, msg, attrs...)
 }

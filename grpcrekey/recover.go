@@ -11,6 +11,7 @@ import (
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
+	"github.com/rekeyhq/rekey/internal/poolwalk"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -48,23 +49,23 @@ func (c *Credentials) recoverCall(cl *call, sent credentials.Member, err error,
 	}
 	// Replay, once.
 	if why := notReplayable(); why != "" {
-		first.err.APIError.NotReplayed = why
-		c.obs.event(transport.EventNotReplayed, cl, first.err, first.key)
+		first.Err.NotReplayed = why
+		c.obs.event(transport.EventNotReplayed, cl, first.grpcErr, first.Key)
 		return c.giveUp(first)
 	}
-	c.obs.event(transport.EventReplayed, cl, first.err, fresh)
+	c.obs.event(transport.EventReplayed, cl, first.grpcErr, fresh)
 	second, err := c.inspect(cl, replay(fresh), fresh)
 	if second == nil {
 		return err
 	}
-	if !second.err.APIError.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the server's
+	if !second.Err.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the server's
 		c.setAside(cl, second)
 		return second.raw
 	}
 	c.follow(second, first) // the server may quote any key sent
-	second.err.APIError.Replayed = true
+	second.Err.Replayed = true
 	c.replayRejected(cl.ctx, fresh) // the refresh did not help: no other for RejectedKeyCooldown
-	c.obs.event(transport.EventReplayRejected, cl, second.err, fresh)
+	c.obs.event(transport.EventReplayRejected, cl, second.grpcErr, fresh)
 	return c.giveUp(second)
 }
 
@@ -74,14 +75,10 @@ func (c *Credentials) recoverCall(cl *call, sent credentials.Member, err error,
 // returned it, and the member whose key drew it. With a pool, the refusals
 // of one call form a chain, newest first.
 type refusal struct {
-	err   *Error
-	raw   error              // the call's error as grpc returned it: a FailoverOn answer is handed back as it is
-	key   credentials.Member // the key sent, and with a pool its member
-	delay time.Duration      // a FailoverOn answer's google.rpc.RetryInfo delay: the member's cooldown
-	prev  *refusal           // the refusal before this one in the same call
-	why   error              // with a pool: why this member could not serve the call again
-
-	others []apierr.MemberError // with a pool: the members the call was not sent with, and why
+	poolwalk.Refusal               // the error decoded (Err), the key that drew it (Key), the chain
+	grpcErr          *Error        // Err with its status: what the call returns, what events carry
+	raw              error         // the call's error as grpc returned it: a FailoverOn answer is handed back as it is
+	delay            time.Duration // a FailoverOn answer's google.rpc.RetryInfo delay: the member's cooldown
 }
 
 // inspect sorts a call's error: the invalid-key rejection (and, with a
@@ -99,33 +96,40 @@ func (c *Credentials) inspect(cl *call, err error, key credentials.Member) (*ref
 	case isRefusal(st):
 		return nil, insecureError(cl.method, st)
 	case c.cfg.isRejection(st):
-		return &refusal{err: rejection(cl, st, key.Credential.Key), raw: err, key: key}, nil
+		return newRefusal(rejection(cl, st, key.Credential.Key), err, key), nil
 	case c.pool != nil && c.pool.FailsOver(failoverStatus(st)):
-		r := &refusal{err: rejection(cl, st, key.Credential.Key), raw: err, key: key, delay: decodeDetails(st).retryDelay}
-		r.err.APIError.InvalidKey = false
+		r := newRefusal(rejection(cl, st, key.Credential.Key), err, key)
+		r.Err.InvalidKey = false
+		r.delay = decodeDetails(st).retryDelay
 		return r, nil
 	}
 	return nil, err
+}
+
+// newRefusal holds the rejection e of a call, whose error as grpc returned
+// it is raw, sent with key.
+func newRefusal(e *Error, raw error, key credentials.Member) *refusal {
+	return &refusal{Refusal: poolwalk.Refusal{Err: e.APIError, Key: key}, grpcErr: e, raw: raw}
 }
 
 // refreshFailed completes the rejection r of a call whose key could not be
 // refreshed: because the caller gave up waiting (not a failed recovery), or
 // because the refresh failed (with a pool: no member got a new key).
 func (c *Credentials) refreshFailed(cl *call, r *refusal, err error) error {
-	r.err.APIError.Err = err
+	r.Err.Err = err
 	if cl.ctx.Err() == nil {
-		r.err.APIError.RefreshFailed = true
+		r.Err.RefreshFailed = true
 	}
-	return r.err
+	return r.grpcErr
 }
 
 // giveUp returns the error of a call whose recovery failed at r; with a
 // pool, it says what became of each member.
 func (c *Credentials) giveUp(r *refusal) error {
-	if c.pool != nil && r.err.APIError.Err == nil {
-		r.err.APIError.Err = r.poolError()
+	if c.pool != nil && r.Err.Err == nil {
+		r.Err.Err = r.PoolError()
 	}
-	return r.err
+	return r.grpcErr
 }
 
 // rejection decodes the rejection st of a call sent with key.
@@ -134,7 +138,7 @@ func rejection(cl *call, st *status.Status, key string) *Error {
 	e := &apierr.APIError{
 		StatusCode: httpStatus(st.Code()),
 		Code:       d.reason,
-		Message:    clean(st.Message()),
+		Message:    apierr.Clean(st.Message()),
 		RequestID:  d.requestID,
 		Method:     cl.method,
 		URL:        "grpc://" + authority(cl.cc) + cl.method,

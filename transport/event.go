@@ -117,12 +117,12 @@ func (t *Transport) emitCooldown(req *http.Request, r *refusal, d time.Duration)
 		Kind:       EventMemberCooldown,
 		Method:     req.Method,
 		URL:        apierr.RequestURL(req.URL),
-		StatusCode: r.err.StatusCode,
-		RequestID:  r.err.RequestID,
+		StatusCode: r.Err.StatusCode,
+		RequestID:  r.Err.RequestID,
 		Context:    req.Context(),
 		Pooled:     true,
-		Member:     r.key.Index,
-		MemberKey:  credentials.Redact(r.key.Credential.Key),
+		Member:     r.Key.Index,
+		MemberKey:  credentials.Redact(r.Key.Credential.Key),
 		Cooldown:   d,
 	}
 	t.OnEvent(ev)

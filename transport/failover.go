@@ -11,8 +11,10 @@ import (
 // The recovery path's steps that differ between one key (a
 // credentials.Cache) and several (a credentials.Pool). With a pool, the
 // Transport uses these methods of it, and nothing else: Pick, Next, Reject,
-// CoolDown, Await, ReplayRejected and FailsOver here, Err and Len in setup
-// (see credentials.Pool). A gRPC interceptor can drive a Pool the same way.
+// CoolDown, Await, ReplayRejected and FailsOver here and in
+// internal/poolwalk (Await, Len), Err and Len in setup (see
+// credentials.Pool). grpcrekey drives a Pool the same way, and shares
+// internal/poolwalk.
 
 // pick returns the key to send a request with: the Cache's (lock-free), or
 // the pool member's that credentials.Pool.Pick chooses.
@@ -38,7 +40,7 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 		if t.pool == nil {
 			return nil, r, nil
 		}
-		next, ok := t.pool.Next(req.Context(), r.tried())
+		next, ok := t.pool.Next(req.Context(), r.Tried())
 		if !ok || t.usable(next) != nil { // Basic auth: a key that cannot go where it is set to
 			break
 		}
@@ -47,7 +49,7 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 			break // the refresh step says why, for a rejection
 		}
 		r.discard()
-		t.emit(EventFailover, req, r.err, next)
+		t.emit(EventFailover, req, r.Err, next)
 		resp, err := t.base().RoundTrip(t.authorize(req, next, body))
 		if err != nil {
 			return nil, nil, err
@@ -59,7 +61,7 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 		t.follow(n, r)
 		r = n
 	}
-	if !r.err.InvalidKey {
+	if !r.Err.InvalidKey {
 		return passThrough(req, r.resp), nil, nil // as the API sent it, body intact: the caller (or Retry, for a 429) deals with it
 	}
 	return nil, r, nil
@@ -70,64 +72,31 @@ func (t *Transport) failover(req *http.Request, r *refusal) (*http.Response, *re
 // a FailoverOn status to cool down for the response's Retry-After (the
 // pool's Quarantine without one).
 func (t *Transport) setAside(req *http.Request, r *refusal) {
-	if !r.err.InvalidKey {
+	if !r.Err.InvalidKey {
 		wait, _ := retryAfter(r.resp)
-		d := t.pool.CoolDown(req.Context(), r.key, wait)
+		d := t.pool.CoolDown(req.Context(), r.Key, wait)
 		t.emitCooldown(req, r, d)
 		return
 	}
-	t.emit(EventKeyRejected, req, r.err, r.key)
+	t.emit(EventKeyRejected, req, r.Err, r.Key)
 	if t.pool != nil {
-		t.pool.Reject(req.Context(), r.key)
+		t.pool.Reject(req.Context(), r.Key)
 	}
 }
 
 // renew waits for a key to replay with after the rejection r: the Cache's
 // refresh, coalesced with every request that saw the same key rejected;
 // with a pool, the background refresh of each member the request was
-// rejected with, in order, until one brings a new key. Each is refreshed
-// once, however many requests wait for it; the error is then a
-// *apierr.PoolError saying why each has no new key.
+// rejected with, in order, until one brings a new key, then any other
+// member that is back by now (poolwalk.Refusal.Renew, which grpcrekey uses
+// too). Each is refreshed once, however many requests wait for it; the
+// error is then a *apierr.PoolError saying why each has no new key.
 func (t *Transport) renew(ctx context.Context, r *refusal) (credentials.Member, error) {
 	if t.pool == nil {
-		cred, err := t.cache.Invalidate(ctx, r.key.Credential)
+		cred, err := t.cache.Invalidate(ctx, r.Key.Credential)
 		return credentials.Member{Credential: cred}, err
 	}
-	for _, p := range r.chain() {
-		m, err := t.pool.Await(ctx, p.key)
-		if err == nil {
-			return m, nil
-		}
-		if ctx.Err() != nil {
-			return credentials.Member{}, ctx.Err()
-		}
-		p.why = err
-	}
-	// The members the request was not sent with were out already; one may
-	// have a new key by now, from a refresh another request started.
-	tried := r.tried()
-	for i := range t.pool.Len() {
-		if tried.Has(i) {
-			continue
-		}
-		m, err := t.pool.Await(ctx, credentials.Member{Index: i})
-		if err == nil {
-			return m, nil
-		}
-		if ctx.Err() != nil {
-			return credentials.Member{}, ctx.Err()
-		}
-		r.others = append(r.others, apierr.MemberError{Index: i, Key: redact(m.Credential.Key), Err: err})
-	}
-	return credentials.Member{}, r.poolError()
-}
-
-// redact is credentials.Redact, or "" for no key.
-func redact(key string) string {
-	if key == "" {
-		return ""
-	}
-	return credentials.Redact(key)
+	return r.Renew(ctx, t.pool)
 }
 
 // replayRejected tells the key's source that the key renew produced was
@@ -145,49 +114,7 @@ func (t *Transport) replayRejected(ctx context.Context, fresh credentials.Member
 // and scrubs from r's error every key sent before: the server may quote
 // any of them.
 func (t *Transport) follow(r, prev *refusal) {
-	r.prev = prev
-	for p := prev; p != nil; p = p.prev {
-		t.scrub(r.err, p.key.Credential.Key)
-	}
-}
-
-// tried returns the members of the request's refusals.
-func (r *refusal) tried() credentials.MemberSet {
-	var s credentials.MemberSet
-	for p := r; p != nil; p = p.prev {
-		s = s.With(p.key.Index)
-	}
-	return s
-}
-
-// chain returns the request's refusals up to r, oldest first.
-func (r *refusal) chain() []*refusal {
-	var out []*refusal
-	for p := r; p != nil; p = p.prev {
-		out = append(out, p)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out
-}
-
-// poolError lists what became of each member the request was sent with,
-// then why each other member could not serve it.
-func (r *refusal) poolError() *apierr.PoolError {
-	chain := r.chain()
-	e := &apierr.PoolError{Members: make([]apierr.MemberError, 0, len(chain)+len(r.others))}
-	for _, p := range chain {
-		e.Members = append(e.Members, apierr.MemberError{
-			Index:      p.key.Index,
-			Key:        credentials.Redact(p.key.Credential.Key),
-			StatusCode: p.err.StatusCode,
-			Cause:      p.err.Cause,
-			Err:        p.why,
-		})
-	}
-	e.Members = append(e.Members, r.others...)
-	return e
+	r.Follow(&prev.Refusal, func(key string) { t.scrub(r.Err, key) })
 }
 
 // decoded builds the error for a FailoverOn answer to req sent with key:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/apierr"
+	"github.com/rekeyhq/rekey/internal/poolwalk"
 )
 
 // RoundTrip sends req with the current key and recovers from an invalid-key
@@ -67,23 +68,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = t.usable(fresh)
 	}
 	if err != nil {
-		first.err.Err = err
+		first.Err.Err = err
 		if ctx.Err() != nil { // the caller gave up waiting: not a failed recovery
 			first.discard()
-			return nil, first.err
+			return nil, first.Err
 		}
-		first.err.RefreshFailed = true
+		first.Err.RefreshFailed = true
 		return t.giveUp(req, first)
 	}
 	// Replay, once.
 	body, why := replayBody(req)
 	if why != "" {
-		first.err.NotReplayed = why
-		t.emit(EventNotReplayed, req, first.err, first.key)
+		first.Err.NotReplayed = why
+		t.emit(EventNotReplayed, req, first.Err, first.Key)
 		return t.giveUp(req, first)
 	}
 	first.discard()
-	t.emit(EventReplayed, req, first.err, fresh)
+	t.emit(EventReplayed, req, first.Err, fresh)
 	resp, err = t.base().RoundTrip(t.authorize(req, fresh, body))
 	if err != nil {
 		return nil, err
@@ -92,14 +93,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !refused {
 		return passThrough(req, resp), nil
 	}
-	if !second.err.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the API's
+	if !second.Err.InvalidKey { // a PoolOptions.FailoverOn status: the member cools down, the answer is the API's
 		t.setAside(req, second)
 		return passThrough(req, resp), nil
 	}
 	t.follow(second, first) // the server may quote any key we sent
-	second.err.Replayed = true
+	second.Err.Replayed = true
 	t.replayRejected(ctx, fresh) // the refresh did not help: no other for RejectedKeyCooldown
-	t.emit(EventReplayRejected, req, second.err, fresh)
+	t.emit(EventReplayRejected, req, second.Err, fresh)
 	return t.giveUp(req, second)
 }
 
@@ -125,13 +126,8 @@ func passThrough(req *http.Request, resp *http.Response) *http.Response {
 // of the stream), the error decoded from it, and the key that drew it.
 // With a pool, the refusals of one request form a chain, newest first.
 type refusal struct {
-	resp *http.Response
-	err  *apierr.APIError
-	key  credentials.Member
-	prev *refusal // the refusal before this one in the same request
-	why  error    // with a pool: why this member could not serve the request again
-
-	others []apierr.MemberError // with a pool: the members the request was not sent with, and why
+	poolwalk.Refusal // the error decoded (Err), the key that drew it (Key), the chain
+	resp             *http.Response
 }
 
 // discard closes the held response: recovery goes on without it.
@@ -143,15 +139,15 @@ func (r *refusal) discard() { r.resp.Body.Close() }
 // own errors. Its Request is then req, not the copy that carried the key:
 // SDKs keep the response in their error values, which get logged.
 func (t *Transport) giveUp(req *http.Request, r *refusal) (*http.Response, error) {
-	if t.pool != nil && r.err.Err == nil {
-		r.err.Err = r.poolError()
+	if t.pool != nil && r.Err.Err == nil {
+		r.Err.Err = r.PoolError()
 	}
 	if t.ReturnResponse {
 		r.resp.Request = req
 		return r.resp, nil
 	}
 	r.discard()
-	return nil, r.err
+	return nil, r.Err
 }
 
 // check reports whether resp is the invalid-key rejection; if it is, it
@@ -183,7 +179,7 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key credential
 		if t.pool != nil && t.pool.FailsOver(resp.StatusCode) {
 			e := t.decoded(req, resp, p.bytes(), key.Credential.Key)
 			resp.Body = p.restored()
-			return &refusal{resp: resp, err: e, key: key}, true
+			return &refusal{Refusal: poolwalk.Refusal{Err: e, Key: key}, resp: resp}, true
 		}
 		if p.read {
 			resp.Body = p.restored()
@@ -199,7 +195,7 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key credential
 	}
 	e := rejection(req, resp, body, key.Credential.Key)
 	t.scrub(e, key.Credential.Key)
-	return &refusal{resp: resp, err: e, key: key}, true
+	return &refusal{Refusal: poolwalk.Refusal{Err: e, Key: key}, resp: resp}, true
 }
 
 // replayBody returns a fresh copy of req's body for a replay, or why the

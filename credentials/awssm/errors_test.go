@@ -58,7 +58,7 @@ func TestRetrieveErrors(t *testing.T) {
 		{name: "JSON with trailing garbage", value: `{"api_key":"` + key + `"} ` + key, opts: []awssm.Option{awssm.WithField("api_key")},
 			is: []error{awssm.ErrNoKey}, want: []string{"not a JSON object"}},
 		{name: "field not a string", value: `{"api_key":12345678901234567890}`, opts: []awssm.Option{awssm.WithField("api_key")},
-			is: []error{awssm.ErrNoKey}, want: []string{`field "api_key"`, "a number, not a string"}},
+			is: []error{awssm.ErrNoKey}, want: []string{`field "api_key"`, "a number, not a string", "store the key as a JSON string"}},
 		{name: "empty SecretString", value: "  ",
 			is: []error{awssm.ErrNoKey}, want: []string{"SecretString is empty"}},
 		{name: "malformed key", value: "Bearer " + key,

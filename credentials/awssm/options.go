@@ -52,8 +52,9 @@ func WithField(name string) Option {
 
 // WithExpiryField reads the key's expiry from a field of the JSON
 // SecretString: an RFC 3339 time string ("2026-01-02T15:04:05Z") or a number
-// of seconds since the Unix epoch. A missing or null field means "unknown";
-// a field of any other form is an error. The Cache in front of the Provider
+// of seconds since the Unix epoch, as a number or a string. A missing or null
+// field, or an empty string, means "unknown"; a field of any other form is an
+// error. The Cache in front of the Provider
 // then reads the secret again shortly before that time. It can be combined
 // with [WithField] or used alone (the SecretString must then still be the
 // JSON object, and WithField names the key's field).

@@ -28,6 +28,8 @@ func TestRetrieve(t *testing.T) {
 			opts: []awssm.Option{awssm.WithField("api_key"), awssm.WithExpiryField("expires_at")}, wantExpiry: expiry},
 		{name: "expiry field Unix seconds", value: `{"api_key":"` + key + `","expires_at":1893596645}`,
 			opts: []awssm.Option{awssm.WithField("api_key"), awssm.WithExpiryField("expires_at")}, wantExpiry: expiry},
+		{name: "expiry field Unix seconds as a string", value: `{"api_key":"` + key + `","expires_at":"1893596645"}`,
+			opts: []awssm.Option{awssm.WithField("api_key"), awssm.WithExpiryField("expires_at")}, wantExpiry: expiry},
 		{name: "expiry field null is unknown", value: `{"api_key":"` + key + `","expires_at":null}`,
 			opts: []awssm.Option{awssm.WithField("api_key"), awssm.WithExpiryField("expires_at")}},
 		{name: "expiry field missing is unknown", value: `{"api_key":"` + key + `"}`,

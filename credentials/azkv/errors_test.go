@@ -96,7 +96,7 @@ func TestRetrieveErrors(t *testing.T) {
 			mod: func(v *kvVersion) { v.contentType = "application/json" },
 			is:  []error{azkv.ErrNoKey}, want: []string{"content type is application/json", `the object has: "api_key"`, "azkv.WithField", "WithFieldTag"}, reads: 1},
 		{name: "field not a string", value: `{"api_key":12345678901234567890}`, opts: []azkv.Option{azkv.WithField("api_key")},
-			is: []error{azkv.ErrNoKey}, want: []string{`field "api_key" is a number, not a string`}, reads: 1},
+			is: []error{azkv.ErrNoKey}, want: []string{`field "api_key" holds a number, not a string`}, reads: 1},
 		{name: "empty value", value: "  \n", is: []error{azkv.ErrNoKey}, want: []string{"the value is empty"}, reads: 1},
 		{name: "malformed key", value: "Bearer " + key,
 			is: []error{credentials.ErrMalformedKey}, want: []string{"malformed", `Azure Key Vault secret "billing-api"`, "Bearer"}, reads: 1},

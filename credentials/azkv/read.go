@@ -2,12 +2,10 @@ package azkv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/credentials/internal/secretjson"
 )
 
 // version is one version of the secret as read: its ID, the key in it,
@@ -99,8 +98,8 @@ func (p *Provider) extract(op, asked string, s *azsecrets.Secret) (*version, err
 	if field == "" {
 		if isJSON {
 			msg := "the content type is application/json, but no field names the key"
-			if obj, err := jsonObject(*s.Value); err == nil {
-				msg += " (the object has: " + fieldNames(obj) + ")"
+			if obj, err := secretjson.Object([]byte(*s.Value)); err == nil {
+				msg += " (the object has: " + secretjson.Names(obj) + ")"
 			}
 			return nil, local(ErrNoKey, msg, p.fieldHint())
 		}
@@ -109,11 +108,12 @@ func (p *Provider) extract(op, asked string, s *azsecrets.Secret) (*version, err
 			return nil, local(ErrNoKey, "the value is empty", "set the key as a new version (az keyvault secret set)")
 		}
 	} else {
-		where := "field " + quote(field)
+		where, note := "field "+quote(field), ""
 		if fromTag {
-			where += " (named by tag " + quote(p.cfg.fieldTag) + ")"
+			note = "named by tag " + quote(p.cfg.fieldTag)
+			where += " (" + note + ")"
 		}
-		obj, err := jsonObject(*s.Value)
+		obj, err := secretjson.Object([]byte(*s.Value))
 		if err != nil {
 			msg := "the value is not a JSON object, so it has no " + where
 			if s.ContentType != nil && *s.ContentType != "" && !isJSON {
@@ -121,13 +121,17 @@ func (p *Provider) extract(op, asked string, s *azsecrets.Secret) (*version, err
 			}
 			return nil, local(ErrNoKey, msg, `store {"`+field+`": "<key>"} with content type application/json, or read the whole value (no WithField or field tag)`)
 		}
-		raw, ok := obj[field]
-		if !ok {
-			return nil, local(ErrNoKey, "the JSON object has no "+where+" (it has: "+fieldNames(obj)+")", "add the field, or name the right one")
-		}
-		var key string
-		if err := json.Unmarshal(raw, &key); err != nil {
-			return nil, local(ErrNoKey, where+" is "+jsonKind(raw)+", not a string", "store the key as a JSON string")
+		key, err := secretjson.String(obj, field)
+		if err != nil {
+			var fe *secretjson.FieldError
+			hint := "add the field, or name the right one"
+			if errors.As(err, &fe) {
+				fe.Note = note
+				if !fe.Missing {
+					hint = "store the key as a JSON string"
+				}
+			}
+			return nil, local(ErrNoKey, err.Error(), hint)
 		}
 		cred.Key = strings.TrimSpace(key)
 		if cred.Key == "" {
@@ -182,53 +186,6 @@ func contentTypeJSON(ct *string) bool {
 	}
 	mt, _, err := mime.ParseMediaType(*ct)
 	return err == nil && mt == "application/json"
-}
-
-// jsonObject decodes s as a JSON object, keeping the values raw. Its error
-// never quotes s: a JSON syntax error would show a character of the secret.
-func jsonObject(s string) (map[string]json.RawMessage, error) {
-	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(strings.NewReader(s))
-	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
-		return nil, errors.New("not a JSON object")
-	}
-	return obj, nil
-}
-
-func jsonKind(raw json.RawMessage) string {
-	raw = json.RawMessage(strings.TrimSpace(string(raw)))
-	if len(raw) == 0 {
-		return "empty"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
-// fieldNames lists the names (never the values) of an object's fields.
-func fieldNames(obj map[string]json.RawMessage) string {
-	if len(obj) == 0 {
-		return "no fields"
-	}
-	names := make([]string, 0, len(obj))
-	for k := range obj {
-		names = append(names, quote(truncate(k)))
-	}
-	sort.Strings(names)
-	if len(names) > 10 {
-		names = append(names[:10], "…")
-	}
-	return strings.Join(names, ", ")
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

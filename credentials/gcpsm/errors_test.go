@@ -122,7 +122,7 @@ func TestRetrieveErrors(t *testing.T) {
 		{name: "key pasted as a field name", setup: func(f *fakeSM) { f.put(secretID, `{"`+key+`":"x"}`) },
 			opts: []gcpsm.Option{gcpsm.WithField("api_key")}, is: []error{gcpsm.ErrNoKey}, calls: 1, want: []string{"sk_live_…"}},
 		{name: "field not a string", setup: func(f *fakeSM) { f.put(secretID, `{"api_key":12345678901234567890}`) },
-			opts: []gcpsm.Option{gcpsm.WithField("api_key")}, is: []error{gcpsm.ErrNoKey}, calls: 1, want: []string{"holds a number, not a string"}},
+			opts: []gcpsm.Option{gcpsm.WithField("api_key")}, is: []error{gcpsm.ErrNoKey}, calls: 1, want: []string{"holds a number, not a string", "store the key as a JSON string"}},
 		{name: "expiry field malformed", setup: func(f *fakeSM) { f.put(secretID, `{"api_key":"`+key+`","exp":"next tuesday `+key+`"}`) },
 			opts: []gcpsm.Option{gcpsm.WithField("api_key"), gcpsm.WithExpiryField("exp")}, calls: 1,
 			want: []string{`the expiry field "exp" is neither an RFC 3339 time nor Unix seconds (the value is not shown)`}},

@@ -68,8 +68,8 @@ func WithField(name string) Option {
 
 // WithExpiryField reads the key's expiry from a field of the same JSON
 // payload: an RFC 3339 time ("2026-01-02T15:04:05Z") or a number of seconds
-// since the Unix epoch, as a number or a string. A missing or null field
-// means "unknown"; a field of any other form is an error. The Cache in front
+// since the Unix epoch, as a number or a string. A missing or null field,
+// or an empty string, means "unknown"; a field of any other form is an error. The Cache in front
 // of the Provider then reads the secret again shortly before that time. It
 // needs [WithField], which names the key's field.
 func WithExpiryField(name string) Option {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 	"strings"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/credentials/internal/secretjson"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -57,21 +59,26 @@ func (p *Provider) extract(ver, id string, data []byte) (credentials.Credential,
 			return cred, local(ErrNoKey, "the payload is empty", "put the key in the secret: "+add)
 		}
 	} else {
-		obj, err := jsonObject(data)
+		obj, err := secretjson.Object(data)
 		if err != nil {
 			return cred, local(ErrNoKey, "the payload is not a JSON object, so it has no field "+quote(p.cfg.field),
 				`store {"`+p.cfg.field+`": "<key>"} (`+add+`), or drop gcpsm.WithField to use the whole payload`)
 		}
-		key, err := stringField(obj, p.cfg.field)
+		key, err := secretjson.String(obj, p.cfg.field)
 		if err != nil {
-			return cred, local(ErrNoKey, err.Error(), "add the field to the secret's JSON, or name the right one with gcpsm.WithField")
+			var fe *secretjson.FieldError
+			hint := "add the field to the secret's JSON, or name the right one with gcpsm.WithField"
+			if errors.As(err, &fe) && !fe.Missing {
+				hint = "store the key as a JSON string"
+			}
+			return cred, local(ErrNoKey, err.Error(), hint)
 		}
 		cred.Key = strings.TrimSpace(key)
 		if cred.Key == "" {
 			return cred, local(ErrNoKey, "field "+quote(p.cfg.field)+" is empty", "put the key in that field: "+add)
 		}
 		if p.cfg.expiryField != "" {
-			if cred.Expiry, err = timeField(obj, p.cfg.expiryField); err != nil {
+			if cred.Expiry, err = secretjson.Time(obj, p.cfg.expiryField); err != nil {
 				return credentials.Credential{}, local(nil, err.Error(),
 					`store an RFC 3339 time such as "2030-01-02T15:04:05Z" or Unix seconds, or null when unknown`)
 			}
@@ -90,3 +97,5 @@ func (p *Provider) extract(ver, id string, data []byte) (credentials.Credential,
 	}
 	return cred, nil
 }
+
+func quote(s string) string { return strconv.Quote(s) }

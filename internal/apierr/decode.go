@@ -47,19 +47,19 @@ const maxField = 512
 func Decode(status int, header http.Header, body []byte) *APIError {
 	e := &APIError{StatusCode: status}
 	f := decodeBody(status, header, body)
-	e.Code, e.Message = clean(f.code.value), clean(f.message.value)
+	e.Code, e.Message = Clean(f.code.value), Clean(f.message.value)
 	if e.Code == "" || e.Message == "" {
 		code, msg := challenge(header)
 		if e.Code == "" {
-			e.Code = clean(code)
+			e.Code = Clean(code)
 		}
 		if e.Message == "" {
-			e.Message = clean(msg)
+			e.Message = Clean(msg)
 		}
 	}
 	e.RequestID = requestIDFromHeader(header)
 	if e.RequestID == "" {
-		e.RequestID = clean(f.requestID.value)
+		e.RequestID = Clean(f.requestID.value)
 	}
 	if e.RequestID == "" {
 		e.RequestID = fallbackRequestID(header)
@@ -96,9 +96,10 @@ func looksLikeText(b []byte) bool {
 	return utf8.Valid(b) && !bytes.ContainsRune(b, 0)
 }
 
-// clean makes server-supplied text safe to embed in an error string: valid
-// UTF-8, no control characters, bounded length.
-func clean(s string) string {
+// Clean makes server-supplied text safe to embed in an error string: valid
+// UTF-8, no control characters, runs of spaces folded, at most 512 bytes.
+// grpcrekey cleans a gRPC status's message and details with it.
+func Clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {

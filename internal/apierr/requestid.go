@@ -38,7 +38,7 @@ func requestIDFromHeader(h http.Header) string {
 			best, bestRank, bestName = v, r, name
 		}
 	}
-	return clean(best)
+	return Clean(best)
 }
 
 func headerIDRank(name string) int {
@@ -64,7 +64,7 @@ func headerIDRank(name string) int {
 func fallbackRequestID(h http.Header) string {
 	for _, name := range fallbackIDHeaders {
 		if v := firstElement(h.Get(name)); v != "" {
-			return clean(v)
+			return Clean(v)
 		}
 	}
 	return ""
