@@ -17,6 +17,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 	"github.com/rekeyhq/rekey/transport"
 )
@@ -277,7 +278,7 @@ func runChaos(tb testing.TB) chaosRun {
 			results[w] = chaosWork(client, rot, w)
 		}()
 	}
-	wg.Wait()
+	testwait.Group(tb, &wg, time.Minute, "the chaos workers") // a run takes seconds; a minute on a loaded machine
 	return chaosRun{
 		srv:             srv,
 		workers:         results,

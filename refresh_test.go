@@ -13,6 +13,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // refreshLog records refresh events by phase and reason.
@@ -31,6 +32,25 @@ func (l *refreshLog) record(ev credentials.RefreshEvent) {
 		select {
 		case l.start <- ev.Reason:
 		default:
+		}
+	}
+}
+
+// sendUntilRefreshAhead sends requests until one of them starts a refresh
+// ahead of expiry, and fails the test if none has within testwait.Timeout.
+func sendUntilRefreshAhead(t *testing.T, c *rekey.Client, log *refreshLog) {
+	t.Helper()
+	deadline := time.Now().Add(testwait.Timeout)
+	for r := credentials.ReasonInitial; r != credentials.ReasonExpiring; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refresh ahead of expiry started within %v: %s", testwait.Timeout, log)
+		}
+		if _, _, err := get(t, c, "things/1"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r = <-log.start:
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
@@ -148,20 +168,12 @@ func TestRequestsKeepTheOldKeyWhileRefreshingAhead(t *testing.T) {
 	if _, _, err := get(t, c, "things/1"); err != nil { // mints the first key
 		t.Fatal(err)
 	}
-	if r := <-log.start; r != credentials.ReasonInitial {
+	if r := testwait.Recv(t, log.start, testwait.Timeout, "the first refresh"); r != credentials.ReasonInitial {
 		t.Fatalf("first refresh reason %v", r)
 	}
 	// Within the window: a request starts the background refresh, which
 	// blocks on the gate; requests meanwhile go out with the first key.
-	for r := credentials.ReasonInitial; r != credentials.ReasonExpiring; {
-		if _, _, err := get(t, c, "things/1"); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case r = <-log.start:
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	sendUntilRefreshAhead(t, c, &log)
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		req, _ := c.NewRequest(ctx, "GET", "things/1", nil)
@@ -171,10 +183,10 @@ func TestRequestsKeepTheOldKeyWhileRefreshingAhead(t *testing.T) {
 			t.Fatalf("a request during the background refresh: %v", err)
 		}
 	}
-	m.gate <- struct{}{}
-	for log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring) == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Send(t, m.gate, struct{}{}, testwait.Timeout, "the refresh ahead its result")
+	testwait.Until(t, testwait.Timeout, "the refresh ahead to succeed", func() bool {
+		return log.count(credentials.RefreshSucceeded, credentials.ReasonExpiring) > 0
+	})
 	if _, _, err := get(t, c, "things/1"); err != nil {
 		t.Fatal(err)
 	}
@@ -231,15 +243,7 @@ func TestCloseStopsBackgroundRefreshWithoutLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r := credentials.ReasonInitial; r != credentials.ReasonExpiring; {
-		if _, _, err := get(t, c, "things/1"); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case r = <-log.start:
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	sendUntilRefreshAhead(t, c, &log)
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
 	select {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 	"github.com/rekeyhq/rekey/transport"
 )
@@ -183,6 +184,7 @@ func TestPlannedRotationThroughAFileCostsNoRejection(t *testing.T) {
 				credentials.FileWith(path, credentials.FileOptions{PollInterval: interval}), log.record, &rejected)
 
 			ctx, stop := context.WithCancel(context.Background())
+			defer stop() // the workers end also when the test fails on its way
 			var wg sync.WaitGroup
 			var sent, failed atomic.Int64
 			var firstErr atomic.Value
@@ -206,7 +208,7 @@ func TestPlannedRotationThroughAFileCostsNoRejection(t *testing.T) {
 				for !cond() {
 					if time.Now().After(deadline) {
 						stop()
-						wg.Wait()
+						testwait.Group(t, &wg, testwait.Timeout, "the workers to stop")
 						t.Fatalf("%s did not happen within %v", what, timeout)
 					}
 					time.Sleep(time.Millisecond)
@@ -222,7 +224,7 @@ func TestPlannedRotationThroughAFileCostsNoRejection(t *testing.T) {
 			after := api.accepted.Load()
 			await("more traffic after the revocation", bound, func() bool { return api.accepted.Load() >= after+int64(10*workers) })
 			stop()
-			wg.Wait()
+			testwait.Group(t, &wg, testwait.Timeout, "the workers to stop")
 
 			if n := failed.Load(); n != 0 {
 				t.Errorf("%d of %d requests failed; first: %v", n, sent.Load(), firstErr.Load())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -194,7 +195,7 @@ func sendAll(t testing.TB, clients []*rekey.Client, first, workers int, tag stri
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the tenants' requests")
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // settledGoroutines returns the number of goroutines once those that are
@@ -124,7 +126,7 @@ func TestTenantSoak(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the soak's workers")
 	// Every revoked tenant sends again, three requests at once.
 	for r := 0; r < tenants; r += rotateOne {
 		for k := range 3 {
@@ -139,7 +141,7 @@ func TestTenantSoak(t *testing.T) {
 			}()
 		}
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the revoked tenants' requests")
 
 	if n := api.crossTenant.Load(); n != 0 {
 		t.Errorf("%d requests carried another tenant's key", n)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // keyN returns the n-th test key; keys pass Validate.
@@ -94,8 +95,8 @@ func TestCacheInvalidateCoalescesAndSkipsStaleRejections(t *testing.T) {
 		}()
 	}
 	waitFor(t, "the refresh to start", func() bool { return m.calls.Load() >= 2 })
-	m.gate <- struct{}{}
-	wg.Wait()
+	testwait.Send(t, m.gate, struct{}{}, testwait.Timeout, "the refresh its result")
+	testwait.Group(t, &wg, testwait.Timeout, "the rejected callers")
 	close(results)
 	for k := range results {
 		if k != keyN(2) {
@@ -161,10 +162,10 @@ func TestCacheCallerContextEndsWaitButRefreshContinues(t *testing.T) {
 	go func() { _, err := c.Invalidate(ctx, cur); errc <- err }()
 	waitFor(t, "the refresh to start", func() bool { return m.calls.Load() > 0 })
 	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
+	if err := testwait.Recv(t, errc, testwait.Timeout, "the canceled Invalidate to return"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	m.gate <- struct{}{} // the refresh completes for everybody else
+	testwait.Send(t, m.gate, struct{}{}, testwait.Timeout, "the refresh its result") // it completes for everybody else
 	got, err := c.Invalidate(context.Background(), cur)
 	if err != nil || got.Key != keyN(1) || m.calls.Load() != 1 {
 		t.Errorf("after the abandoned wait: %v, %v, %d calls; want the refreshed key, one call", got, err, m.calls.Load())
@@ -242,6 +243,26 @@ func TestCacheCloseStopsBackgroundRefresh(t *testing.T) {
 	}
 	if _, err := c.Invalidate(context.Background(), credentials.Credential{Key: keyN(999)}); !errors.Is(err, credentials.ErrCacheClosed) {
 		t.Errorf("refresh after Close: %v, want ErrCacheClosed", err)
+	}
+}
+
+// A Cache prints as its credential would (redacted), or as empty.
+func TestCacheString(t *testing.T) {
+	c := &credentials.Cache{Provider: credentials.Static(keyN(1))}
+	for _, verb := range []string{"%v", "%s", "%+v", "%#v"} {
+		if got := fmt.Sprintf(verb, c); got != "credentials.Cache{empty}" {
+			t.Errorf("%s of an empty Cache = %q; want credentials.Cache{empty}", verb, got)
+		}
+	}
+	cred, err := c.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "credentials.Cache{" + cred.String() + "}"
+	for _, verb := range []string{"%v", "%s", "%+v", "%#v"} {
+		if got := fmt.Sprintf(verb, c); got != want {
+			t.Errorf("%s of a filled Cache = %q; want %q", verb, got, want)
+		}
 	}
 }
 

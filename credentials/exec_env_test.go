@@ -117,6 +117,27 @@ func TestExecTellsCommandWhyItRuns(t *testing.T) {
 	}
 }
 
+// Env replaces the inherited environment: set to an empty list, the
+// command sees nothing but what rekey adds.
+func TestExecEmptyEnvironment(t *testing.T) {
+	h := newEnvHelper(t)
+	h.Env = []string{}
+	h.print(t, execSecret)
+	rejected := Credential{Key: execSecret + "_old"}
+	if got, err := h.Refresh(context.Background(), rejected); err != nil || got.Key != execSecret {
+		t.Fatalf("Refresh = %v, %v; want the printed key", got, err)
+	}
+	runs, log := h.runs(t)
+	if want := [2]string{"rejected", Redact(rejected.Key)}; len(runs) != 1 || runs[0] != want {
+		t.Errorf("the command saw %q, want one run with %q", runs, want)
+	}
+	for _, inherited := range []string{"HOME=", "PATH="} {
+		if strings.Contains(log, "\n"+inherited) {
+			t.Errorf("the command inherited %s… although Env is empty:\n%s", inherited, log)
+		}
+	}
+}
+
 // Called directly, the provider says only what it knows, and an inherited
 // variable of the same name never reaches the command.
 func TestExecEnvironmentWithoutCache(t *testing.T) {

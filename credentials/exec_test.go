@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // The exec tests run real subprocesses: the test binary re-executes itself
@@ -188,6 +190,11 @@ func TestExec(t *testing.T) {
 		wantNot:  []string{"kkkkkkkk"},
 		promptly: true,
 	}, {
+		name:    "a key of the minimum length echoed on stderr is redacted",
+		p:       func(*testing.T) *ExecProvider { return printHelper("Zq8Kp3Wx", "refusing Zq8Kp3Wx\n", 1) },
+		wantMsg: []string{"exited with status 1: refusing ****"},
+		wantNot: []string{"Zq8Kp3Wx"},
+	}, {
 		name:    "stderr is bounded to its last KiB",
 		p:       func(*testing.T) *ExecProvider { return execHelper(execHelperMode + "=flood-stderr") },
 		wantMsg: []string{"exited with status 1: …", "last words: THE-END"},
@@ -200,6 +207,10 @@ func TestExec(t *testing.T) {
 			if tc.ctx != nil {
 				ctx = tc.ctx(t)
 			}
+			// Bounded: a child that is never stopped fails the case in
+			// seconds instead of hanging the test for its hour.
+			ctx, cancel := context.WithTimeout(ctx, 2*testwait.Timeout)
+			defer cancel()
 			start := time.Now()
 			got, err := tc.p(t).Retrieve(ctx)
 			// The child would run for an hour (or print forever); returning
@@ -248,6 +259,23 @@ func TestExecErrorFields(t *testing.T) {
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) {
 		t.Errorf("error %v does not unwrap to *exec.ExitError", err)
+	}
+}
+
+// ExecError says how the command ended and what it printed on stderr.
+func TestExecErrorMessage(t *testing.T) {
+	for _, tc := range []struct {
+		e    ExecError
+		want string
+	}{
+		{ExecError{Command: "op", ExitCode: 1, Stderr: "not signed in"}, `credentials: command "op" exited with status 1: not signed in`},
+		{ExecError{Command: "op", ExitCode: 0}, `credentials: command "op" exited with status 0 and printed nothing on standard error`},
+		{ExecError{Command: "op", ExitCode: -1, Err: errors.New("signal: killed")}, `credentials: command "op" failed (signal: killed) and printed nothing on standard error`},
+		{ExecError{Command: "op", ExitCode: -1, Stderr: "bye"}, `credentials: command "op" failed: bye`},
+	} {
+		if got := tc.e.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
 	}
 }
 

@@ -94,6 +94,26 @@ func TestFilePollNoticesEveryKindOfUpdate(t *testing.T) {
 				}
 			}
 		}, false},
+		{"atomic rename, same size, old modification time", func(t *testing.T) (string, func()) {
+			// A deployment tool that preserves modification times (rsync -t,
+			// tar, a copied secret) renames a file over the key file whose
+			// size and time equal the old one's: only its inode tells.
+			path := filepath.Join(t.TempDir(), "api-key")
+			old := time.Now().Add(-time.Hour)
+			writeFile(t, path, fileKey1+"\n")
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
+			return path, func() {
+				writeFile(t, path+".tmp", fileKey2+"\n")
+				if err := os.Chtimes(path+".tmp", old, old); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(path+".tmp", path); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, false},
 		{"rewrite in place", func(t *testing.T) (string, func()) {
 			path := filepath.Join(t.TempDir(), "api-key")
 			writeFile(t, path, fileKey1+"\n")

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // tokenServer is an OAuth2 token endpoint for the refresh-token grant. It
@@ -213,7 +215,7 @@ func TestFromTokenSourceConcurrentUse(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the goroutines")
 	if hits := srv.hits.Load(); hits > refreshes.Load()+1 {
 		t.Errorf("token endpoint hit %d times for %d refreshes", hits, refreshes.Load())
 	}
@@ -239,7 +241,7 @@ func TestFromTokenSourceBehindCache(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the rejected callers")
 	if hits := srv.hits.Load(); hits != 2 {
 		t.Errorf("token endpoint hit %d times, want 2", hits)
 	}
@@ -259,6 +261,8 @@ func (b *blockingSource) Token() (*oauth2.Token, error) {
 
 func TestFromTokenSourceRespectsContext(t *testing.T) {
 	src := &blockingSource{release: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(src.release) })
+	t.Cleanup(release) // also when the test fails before releasing it
 	p := FromTokenSource(src)
 	for _, what := range []string{"caller", "waiter"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -270,7 +274,7 @@ func TestFromTokenSourceRespectsContext(t *testing.T) {
 			t.Fatalf("%s: Retrieve = %v; want DeadlineExceeded", what, err)
 		}
 	}
-	close(src.release)
+	release()
 	got, err := p.Retrieve(context.Background())
 	if err != nil || got.Key != accessToken(1) {
 		t.Fatalf("Retrieve after release = %v, %v", got, err)

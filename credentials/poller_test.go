@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // store is a Poller over an in-memory key, standing in for a secret store:
@@ -115,7 +116,7 @@ func hammer(t *testing.T, c *credentials.Cache, g, n int, want string) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the Retrieve calls")
 	if n := wrong.Load(); n > 0 {
 		t.Fatalf("%d Retrieve calls failed or returned another key than %s", n, credentials.Redact(want))
 	}
@@ -157,7 +158,7 @@ func TestCachePollSwapsNewKeyInForAllGoroutines(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "every goroutine to see the new key")
 	if t.Failed() {
 		return
 	}
@@ -228,7 +229,7 @@ func TestCachePollCoalesces(t *testing.T) {
 			})
 			src.interval.Store(int64(time.Hour)) // the next poll is an hour after this one
 			hammer(t, c, 200, 50, keyN(1))       // while the poll is in flight
-			src.gate <- struct{}{}
+			testwait.Send(t, src.gate, struct{}{}, testwait.Timeout, "the poll its release")
 			waitFor(t, "the poll to return", func() bool { return src.returned.Load() == 1 })
 			hammer(t, c, 200, 50, keyN(1)) // within the next interval
 			if n := src.polls.Load(); n != 1 {
@@ -350,7 +351,7 @@ func TestCachePollAndRejectionMakeOneSwap(t *testing.T) {
 	if err != nil || got.Key != keyN(2) {
 		t.Fatalf("Invalidate = %v, %v; want the rotated key", got, err)
 	}
-	src.gate <- struct{}{} // the held poll now finds keyN(2), new to the entry it polls
+	testwait.Send(t, src.gate, struct{}{}, testwait.Timeout, "the poll its release") // the held poll now finds keyN(2), new to the entry it polls
 	waitFor(t, "more polls", func() bool {
 		if got, err := c.Retrieve(context.Background()); err != nil || got.Key != keyN(2) {
 			t.Fatalf("Retrieve = %v, %v", got, err)

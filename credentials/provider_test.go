@@ -31,9 +31,11 @@ func TestValidate(t *testing.T) {
 		{"space inside", goodKey[:10] + " " + goodKey[10:], "whitespace at byte 11"},
 		{"line break inside", goodKey[:10] + "\r\n" + goodKey[10:], "line break at byte 11"},
 		{"control character", goodKey[:5] + "\x00" + goodKey[5:], "control character at byte 6"},
-		{"smart quote", "\u201c" + goodKey + "\u201d", "non-ASCII"},
-		{"look-alike letter", strings.Replace(goodKey, "a", "\u0430", 1), "non-ASCII"},
+		{"smart quote", "\u201c" + goodKey + "\u201d", "non-ASCII character at byte 1 "},
+		{"look-alike letter", goodKey[:9] + "\u0430" + goodKey[9:], "non-ASCII character at byte 10 "},
+		{"only a pair of quotes", `""`, "quotes"}, // API_KEY="" read without unquoting
 		{"too short", "abc123", "only 6 characters"},
+		{"the shortest accepted", "abc12345", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +66,9 @@ func TestRedact(t *testing.T) {
 		{goodKey, "sk_live_…p7dc"},
 		{"0123456789abcdefghij", "…ghij"},
 		{"ghp-abcdefghijklmnopqrstu", "ghp-…rstu"},
+		{"sk_live_abcd1234", "sk_live_…1234"}, // 16 bytes: the shortest with a prefix shown
+		{"sk_live_abc1234", "****"},           // 15 bytes
+		{"-abcdefghijklmnopq", "-…nopq"},      // a separator at the very start is a prefix
 	}
 	for _, tt := range tests {
 		if got := credentials.Redact(tt.key); got != tt.want {
@@ -206,6 +211,32 @@ func TestFileErrors(t *testing.T) {
 	}
 }
 
+// A key file may be up to 64 KiB, whitespace included; one byte more is
+// refused.
+func TestFileSizeLimit(t *testing.T) {
+	const limit = 64 << 10
+	for _, tc := range []struct {
+		size int
+		want string // "": the key is read
+	}{
+		{limit, ""},
+		{limit + 1, "larger than 64 KiB"},
+	} {
+		path := filepath.Join(t.TempDir(), "api-key")
+		content := goodKey + strings.Repeat("\n", tc.size-len(goodKey))
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := credentials.File(path).Retrieve(context.Background())
+		switch {
+		case tc.want == "" && (err != nil || got.Key != goodKey):
+			t.Errorf("%d-byte file: Retrieve = %v, %v; want the key", tc.size, got, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%d-byte file: err = %v; want it to say %q", tc.size, err, tc.want)
+		}
+	}
+}
+
 func TestChain(t *testing.T) {
 	missing := credentials.File(filepath.Join(t.TempDir(), "missing"))
 	unset := credentials.Env("REKEY_TEST_CHAIN_UNSET")
@@ -217,6 +248,17 @@ func TestChain(t *testing.T) {
 	var chainErr *credentials.ChainError
 	if !errors.As(err, &chainErr) || len(chainErr.Errs) != 2 || !errors.Is(err, credentials.ErrNoCredentials) {
 		t.Fatalf("err = %v, want a ChainError with two causes", err)
+	}
+	if errors.Is(err, credentials.ErrMalformedKey) {
+		t.Errorf("err = %v matches ErrMalformedKey; none of its causes does", err)
+	}
+	// A chain whose providers all failed has no credentials, whatever
+	// their errors were.
+	boom := credentials.ProviderFunc(func(context.Context) (credentials.Credential, error) {
+		return credentials.Credential{}, errors.New("key service unreachable")
+	})
+	if _, err := credentials.Chain(boom).Retrieve(context.Background()); !errors.Is(err, credentials.ErrNoCredentials) {
+		t.Errorf("err = %v; want one matching ErrNoCredentials", err)
 	}
 	for _, want := range []string{"[1] environment variable REKEY_TEST_CHAIN_UNSET is not set", "[2] key file", "does not exist"} {
 		if !strings.Contains(err.Error(), want) {

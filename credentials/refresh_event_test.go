@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 type ctxKey struct{}
@@ -51,10 +52,10 @@ func TestRefreshEventIDsPairOverlappingRefreshes(t *testing.T) {
 		}()
 	}
 	waitFor(t, "both refreshes to start", func() bool { return len(log.all()) == 2 })
-	mb.gate <- struct{}{} // b ends first
+	testwait.Send(t, mb.gate, struct{}{}, testwait.Timeout, "b's refresh its result") // b ends first
 	waitFor(t, "b's refresh to end", func() bool { return len(log.all()) == 3 })
-	ma.gate <- struct{}{}
-	wg.Wait()
+	testwait.Send(t, ma.gate, struct{}{}, testwait.Timeout, "a's refresh its result")
+	testwait.Group(t, &wg, testwait.Timeout, "both Retrieve calls")
 
 	evs := log.all()
 	if len(evs) != 4 {

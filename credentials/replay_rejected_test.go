@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // rejectAll runs n goroutines at once that each call Invalidate(ctx, cred)
 // and returns what they got.
-func rejectAll(c *credentials.Cache, cred credentials.Credential, n int) ([]credentials.Credential, []error) {
+func rejectAll(t *testing.T, c *credentials.Cache, cred credentials.Credential, n int) ([]credentials.Credential, []error) {
+	t.Helper()
 	creds := make([]credentials.Credential, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
@@ -29,7 +31,7 @@ func rejectAll(c *credentials.Cache, cred credentials.Credential, n int) ([]cred
 		}()
 	}
 	close(start)
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the rejected callers")
 	return creds, errs
 }
 
@@ -47,7 +49,7 @@ func TestCacheReplayRejectedCountsAsFailedRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, errs := rejectAll(c, first, n)
+	fresh, errs := rejectAll(t, c, first, n)
 	for i := range n {
 		if errs[i] != nil || fresh[i].Key != keyN(1) {
 			t.Fatalf("caller %d: Invalidate = %v, %v; want key 1", i, fresh[i], errs[i])
@@ -58,9 +60,9 @@ func TestCacheReplayRejectedCountsAsFailedRefresh(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.ReplayRejected(fresh[i]) }()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the ReplayRejected calls")
 	for round := range 3 { // the SDK's retries, each sent with key 1
-		_, errs := rejectAll(c, fresh[0], n)
+		_, errs := rejectAll(t, c, fresh[0], n)
 		for i, err := range errs {
 			if !errors.Is(err, credentials.ErrRefreshedKeyRejected) {
 				t.Fatalf("round %d, caller %d: err = %v; want ErrRefreshedKeyRejected", round, i, err)
@@ -92,7 +94,7 @@ func TestCacheReplayRejectedLastsForCooldown(t *testing.T) {
 		t.Fatalf("within the cooldown: err = %v; want ErrRefreshedKeyRejected", err)
 	}
 	time.Sleep(cooldown + 10*time.Millisecond) // at least the cooldown passes, however loaded the machine
-	got, errs := rejectAll(c, fresh, 10)
+	got, errs := rejectAll(t, c, fresh, 10)
 	for i := range got {
 		if errs[i] != nil || got[i].Key != keyN(2) {
 			t.Fatalf("after the cooldown, caller %d: %v, %v; want key 2 from a new refresh", i, got[i], errs[i])
@@ -138,7 +140,7 @@ func TestCacheSameKeyIsNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, errs := rejectAll(c, cur, 20)
+	_, errs := rejectAll(t, c, cur, 20)
 	for i, err := range errs {
 		if !errors.Is(err, credentials.ErrSameKey) {
 			t.Fatalf("caller %d: err = %v; want ErrSameKey", i, err)

@@ -24,11 +24,17 @@ func TestValidateBasic(t *testing.T) {
 		{name: "a plain key", key: key},
 		{name: "a Twilio auth token (32 hex digits)", key: "9f86d081884c7d659a2feaa0c55ad015"},
 		{name: "a colon", key: "sk_test_abc:defghijklmnop", userErr: "colon at byte 12"},
+		{name: "a colon first", key: ":" + key, userErr: "colon at byte 1,"},
 		{name: "the pair pasted as the key", key: "api:" + key, userErr: "colon at byte 4", passErr: "starts with the user name and a colon"},
 		{name: "the pair encoded by hand", key: enc("api:" + key), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
 		{name: "Stripe's pair encoded by hand", key: enc("sk_live_abcdefghijklmnop:"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
 		{name: "an email's pair encoded by hand", key: enc("jane@example.com:ATATT3xFfGF0abcdefgh"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
 		{name: "base64 of a short pair is a key like any", key: enc("a:b") + "abcdefgh"},
+		// The edges of what preEncoded recognises.
+		{name: "an encoded pair of 12 characters", key: enc("abcdefgh:"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
+		{name: "an encoded pair with a password of MinKeyLength", key: enc("pw:12345678"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
+		{name: "an encoded pair with the letters and digits at the ends of their ranges", key: enc("AZaz09-._~+@:password"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
+		{name: "an encoded pair whose base64 holds a +", key: enc("jane@example.com:~token-0000"), userErr: "already a base64-encoded", passErr: "already a base64-encoded"},
 		{name: "what Validate rejects", key: "Bearer " + key, userErr: `"Bearer" scheme`, passErr: `"Bearer" scheme`},
 	}
 	for _, tt := range tests {

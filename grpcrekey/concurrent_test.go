@@ -9,6 +9,7 @@ import (
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/grpcrekey"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // TestConcurrentRejectionsOneRefresh: 1,000 calls in flight with a key the
@@ -59,7 +60,7 @@ func TestConcurrentRejectionsOneRefresh(t *testing.T) {
 			errs[i] = err
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the 1000 calls")
 	failed := 0
 	for _, err := range errs {
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/grpcrekey"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // TestNewRefuses: New reports every bad option at once, saying what to do.
@@ -90,7 +91,7 @@ func TestMetadataAndScheme(t *testing.T) {
 			if _, err := client.EmptyCall(callCtx(t), &testgrpc.Empty{}); err != nil {
 				t.Fatal(err)
 			}
-			md := <-got
+			md := testwait.Recv(t, got, testwait.Timeout, "the metadata the server saw")
 			want := strings.ReplaceAll(tc.want, "KEY", key)
 			if v := md.Get(tc.md); len(v) != 1 || v[0] != want {
 				t.Errorf("metadata %q = %q; want [%q]", tc.md, v, want)

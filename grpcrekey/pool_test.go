@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -16,6 +17,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/grpcrekey"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -141,7 +143,7 @@ func TestPoolConcurrentRejectionsRefreshEachMemberOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the calls")
 
 	if n := failed.Load(); n != 0 {
 		t.Errorf("%d of %d calls failed, want 0; first: %v", n, calls, firstErr.Load())
@@ -185,7 +187,7 @@ func TestPoolAllMembersRevoked(t *testing.T) {
 			_, errs[i] = unaryCall(ctx, client, fmt.Sprint(i))
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the calls")
 	for _, err := range errs {
 		checkAllRevoked(t, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/otelrekey"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
@@ -51,7 +52,11 @@ func TestOverlappingRefreshesKeepTheirSpans(t *testing.T) {
 	gated := func(gate chan struct{}, fail bool) credentials.RefreshFunc {
 		return func(ctx context.Context, rejected credentials.Credential) (credentials.Credential, error) {
 			started <- struct{}{}
-			<-gate
+			select {
+			case <-gate:
+			case <-ctx.Done(): // Close, if the test fails before opening the gate
+				return credentials.Credential{}, ctx.Err()
+			}
 			if fail {
 				return credentials.Credential{}, credentials.Permanent(errors.New("key service refused"))
 			}
@@ -68,14 +73,14 @@ func TestOverlappingRefreshesKeepTheirSpans(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.Retrieve(ctxA) }()
-	<-started // A's refresh is under way before B's starts
+	testwait.Recv(t, started, testwait.Timeout, "A's refresh to start") // under way before B's starts
 	doneB := make(chan struct{})
 	go func() { defer close(doneB); b.Retrieve(ctxB) }()
-	<-started
+	testwait.Recv(t, started, testwait.Timeout, "B's refresh to start")
 	close(gateB) // B ends first, while A's refresh is still under way
-	<-doneB
+	testwait.Recv(t, doneB, testwait.Timeout, "B's Retrieve to return")
 	close(gateA)
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "A's Retrieve to return")
 	spanA.End()
 	spanB.End()
 

@@ -1,12 +1,14 @@
 package rekeytest_test
 
 import (
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -78,14 +80,12 @@ func TestCloseWithRequestsInFlight(t *testing.T) {
 			}
 		}()
 	}
-	for srv.Stats().Requests < 10 {
-		runtime.Gosched()
-	}
+	testwait.Until(t, testwait.Timeout, "10 requests to reach the server", func() bool { return srv.Stats().Requests >= 10 })
 	srv.Close()
 	if g := serverGoroutines(); len(g) != 0 {
 		t.Errorf("%d goroutines run Server code after Close:\n%s", len(g), strings.Join(g, "\n\n"))
 	}
 	for i := 0; i < 50; i++ {
-		<-done
+		testwait.Recv(t, done, testwait.Timeout, fmt.Sprintf("request %d of 50 to end", i+1))
 	}
 }

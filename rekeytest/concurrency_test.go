@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -30,6 +31,8 @@ func TestHundredsOfConcurrentClients(t *testing.T) {
 			places := []placement{bearer, apiKeyHeader, queryParam}
 
 			stop := make(chan struct{})
+			stopChurn := sync.OnceFunc(func() { close(stop) })
+			defer stopChurn() // also when the test fails on its way
 			var churn sync.WaitGroup
 			churn.Add(1)
 			go func() { // an operator poking at the server meanwhile
@@ -66,9 +69,9 @@ func TestHundredsOfConcurrentClients(t *testing.T) {
 					}
 				}()
 			}
-			wg.Wait()
-			close(stop)
-			churn.Wait()
+			testwait.Group(t, &wg, time.Minute, "the clients' requests") // faults and jitter: a minute on a loaded machine
+			stopChurn()
+			testwait.Group(t, &churn, testwait.Timeout, "the churning goroutine to stop")
 
 			var recorded []string
 			for _, b := range srv.Bodies() {

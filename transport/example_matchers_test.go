@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -44,8 +45,10 @@ func ExampleSlack() {
 		return
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	fmt.Println(string(body))
+	sc := bufio.NewScanner(resp.Body) // the body, line by line
+	for sc.Scan() {
+		fmt.Println(sc.Text())
+	}
 	// Output:
 	// key rejected 200 revoked
 	// request replayed 200 revoked

@@ -13,6 +13,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/internal/corpus"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -84,7 +85,7 @@ func FuzzRejection(f *testing.F) {
 			}
 			return
 		}
-		got, _ := io.ReadAll(resp.Body)
+		got, _ := io.ReadAll(testwait.Progressing(resp.Body))
 		resp.Body.Close()
 		if !bytes.Equal(got, body) {
 			t.Fatalf("status %d passed through with a different body", status)

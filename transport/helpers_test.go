@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // Keys used by the tests. They pass credentials.Validate.
@@ -117,10 +118,12 @@ func get(t *testing.T, c *http.Client, url string) (*http.Response, error) {
 	return c.Do(req)
 }
 
+// readAll reads resp's body to the end; a body that never ends (a read
+// that returns nothing, forever) fails the test instead of hanging it.
 func readAll(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(testwait.Progressing(resp.Body))
 	if err != nil {
 		t.Fatal(err)
 	}

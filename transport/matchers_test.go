@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -39,6 +41,8 @@ func TestMatchers(t *testing.T) {
 		{"okfalse problem+json", transport.OKFalse("x"), 200, http.Header{"Content-Type": {"application/problem+json"}}, `{"ok":false,"error":"x"}`, true, true},
 		{"okfalse broken json", transport.OKFalse("x"), 200, jsonHeader, `{"ok":false,"error":"x"`, false, true},
 		{"okfalse without codes", transport.OKFalse(), 200, jsonHeader, `{"ok":false,"error":"x"}`, false, false},
+		{"okfalse on a 299, the last 2xx", transport.OKFalse("x"), 299, jsonHeader, `{"ok":false,"error":"x"}`, true, true},
+		{"okfalse on a 300", transport.OKFalse("x"), 300, jsonHeader, `{"ok":false,"error":"x"}`, false, false},
 		{"api gateway forbidden", apigw, 403, http.Header{"X-Amzn-Errortype": {"ForbiddenException"}}, `{"message":"Forbidden"}`, true, false},
 		{"api gateway wrong path", apigw, 403, http.Header{"X-Amzn-Errortype": {"MissingAuthenticationTokenException"}}, `{"message":"Missing Authentication Token"}`, false, false},
 		{"api gateway other status", apigw, 400, http.Header{"X-Amzn-Errortype": {"ForbiddenException"}}, ``, false, false},
@@ -49,6 +53,7 @@ func TestMatchers(t *testing.T) {
 		{"status body, other text", transport.StatusBody(400, "revision of auth store is old"), 400, jsonHeader, `{"error":"bad"}`, false, true},
 		{"status body, empty text", transport.StatusBody(400, ""), 400, jsonHeader, `anything`, false, false},
 		{"status body 200, event stream", transport.StatusBody(200, "expired"), 200, http.Header{"Content-Type": {"text/event-stream"}}, `data: expired`, false, false},
+		{"status body 300, event stream: only a 2xx stream is left unread", transport.StatusBody(300, "expired"), 300, http.Header{"Content-Type": {"text/event-stream"}}, `data: expired`, true, true},
 		{"any of none", transport.AnyOf(), 401, jsonHeader, ``, false, false},
 		{"any of skips nil", transport.AnyOf(nil, transport.IsInvalidKeyRejection), 401, jsonHeader, ``, true, true},
 		{"default: 400 says key invalid", transport.IsInvalidKeyRejection, 400, jsonHeader, `{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_EXPIRED"}]}}`, true, true},
@@ -62,6 +67,7 @@ func TestMatchers(t *testing.T) {
 		{"default: 403 naming the key and permissions", transport.IsInvalidKeyRejection, 403, jsonHeader, `{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}`, false, true},
 		{"default: 403 invalid token in the challenge", transport.IsInvalidKeyRejection, 403, http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}, ``, true, true},
 		{"graphql unauthenticated", transport.GraphQL(), 200, jsonHeader, `{"data":null,"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}`, true, true},
+		{"graphql unauthenticated on a 299, the last 2xx", transport.GraphQL(), 299, jsonHeader, `{"data":null,"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}`, true, true},
 		{"graphql unauthenticated, any case, not first", transport.GraphQL(), 200, jsonHeader, `{"errors":[{"message":"a"},{"message":"b","extensions":{"code":"unauthenticated"}}]}`, true, true},
 		{"graphql says the token expired", transport.GraphQL(), 200, jsonHeader, `{"errors":[{"message":"Your access token has expired","extensions":{"code":"AUTH_ERROR"}}]}`, true, true},
 		{"graphql forbidden", transport.GraphQL(), 200, jsonHeader, `{"errors":[{"message":"Forbidden","extensions":{"code":"FORBIDDEN"}}]}`, false, true},
@@ -106,7 +112,7 @@ func TestAnyOfReadsTheBodyOnce(t *testing.T) {
 	if read.Load() != 100 {
 		t.Errorf("the matchers read %d bytes, want one read bounded at MaxErrorBody (100)", read.Load())
 	}
-	got, _ := io.ReadAll(resp.Body)
+	got, _ := io.ReadAll(testwait.Progressing(resp.Body))
 	resp.Body.Close()
 	if !strings.HasSuffix(string(got), `"}`) || len(got) != len(`{"ok":true,"padding":""}`)+1000 {
 		t.Errorf("body not restored whole: %d bytes", len(got))
@@ -142,6 +148,8 @@ func TestPeekedStreamIsRestored(t *testing.T) {
 	chunks := []string{"data: {\"delta\":\"one\"}\n\n", "data: {\"delta\":\"two\"}\n\n", "data: [DONE]\n\n"}
 	more := make(chan struct{})
 	srv := newAPI(t)
+	sendRest := sync.OnceFunc(func() { close(more) })
+	t.Cleanup(sendRest) // before the server's Close, which waits for this handler
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, chunks[0])
@@ -162,7 +170,7 @@ func TestPeekedStreamIsRestored(t *testing.T) {
 		},
 	}
 	resp, err := get(t, &http.Client{Transport: tr}, srv.URL)
-	close(more)
+	sendRest()
 	if err != nil {
 		t.Fatal(err)
 	}

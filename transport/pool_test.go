@@ -17,6 +17,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -100,14 +101,16 @@ func TestPoolPrimaryRevokedUnderLoad(t *testing.T) {
 
 			var sent atomic.Int64
 			stop := make(chan struct{})
-			done := make(chan loadResult)
+			stopLoad := sync.OnceFunc(func() { close(stop) })
+			defer stopLoad() // the workers end also when the test fails on its way
+			done := make(chan loadResult, 1)
 			go func() { done <- runLoad(c, api.URL+"/v1/echo", workers, stop, &sent) }()
 			waitFor(t, "200 requests before the revocation", func() bool { return sent.Load() >= 200 })
 			api.set(keyA, false) // the primary is revoked under load
 			atRevoke := sent.Load()
 			waitFor(t, "400 requests after the revocation", func() bool { return sent.Load() >= atRevoke+400 })
-			close(stop)
-			res := <-done
+			stopLoad()
+			res := testwait.Recv(t, done, time.Minute, "the load to stop")
 
 			_, rejectedA, _ := api.counts(keyA)
 			if !tc.pool {
@@ -329,7 +332,7 @@ func TestPoolConcurrentRejectionsRefreshEachMemberOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the requests")
 
 	if n := failed.Load(); n != 0 {
 		t.Errorf("%d of %d requests failed, want 0; first: %v", n, requests, firstErr.Load())
@@ -375,7 +378,7 @@ func TestPoolAllMembersRevoked(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the 200 requests")
 
 	for _, err := range errs {
 		if !errors.Is(err, rekey.ErrInvalidAPIKey) || !errors.Is(err, rekey.ErrRefreshFailed) {
@@ -562,7 +565,7 @@ func TestPoolRoundRobinSpreadsEvenly(t *testing.T) {
 					}
 				}()
 			}
-			wg.Wait()
+			testwait.Group(t, &wg, time.Minute, "the requests")
 			if n := failed.Load(); n != 0 {
 				t.Fatalf("%d requests failed", n)
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -133,7 +134,7 @@ func TestThousandConcurrentRejectionsRefreshOnce(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	close(release)
-	wg.Wait()
+	testwait.Group(t, &wg, time.Minute, "the 1000 requests") // a minute: 1000 goroutines on a loaded machine
 	close(errs)
 	for err := range errs {
 		t.Fatalf("a request failed: %v", err)
@@ -233,7 +234,7 @@ func TestCancelledContextDuringSlowRefreshReturnsPromptly(t *testing.T) {
 		_, err := (&http.Client{Transport: tr}).Do(req)
 		done <- err
 	}()
-	<-started
+	testwait.Recv(t, started, testwait.Timeout, "the refresh to start")
 	cancel()
 	select {
 	case err := <-done:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/transport"
 )
 
@@ -273,7 +274,7 @@ func TestReturnResponseConcurrentCallers(t *testing.T) {
 					return
 				}
 				defer resp.Body.Close()
-				body, err := io.ReadAll(resp.Body)
+				body, err := io.ReadAll(testwait.Progressing(resp.Body))
 				var got int64
 				fmt.Sscanf(resp.Header.Get("X-Request-Id"), "req_%d", &got)
 				if err != nil || resp.StatusCode != http.StatusUnauthorized || string(body) != longRejection(got) {
@@ -288,7 +289,7 @@ func TestReturnResponseConcurrentCallers(t *testing.T) {
 			}
 			close(release) // if the deadline passed, the counts below fail
 		}
-		wg.Wait()
+		testwait.Group(t, &wg, time.Minute, "the requests")
 		close(errs)
 		for err := range errs {
 			t.Fatal(err)

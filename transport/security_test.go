@@ -229,6 +229,9 @@ func TestKeyPlacements(t *testing.T) {
 				if req.URL.RawQuery != "x=1" {
 					t.Errorf("caller's URL modified: %q", req.URL.RawQuery)
 				}
+				if v := got.Header.Get("Authorization"); v != "caller's own" {
+					t.Errorf("with the key in the query, the caller's headers must pass untouched: Authorization = %q", v)
+				}
 				return
 			}
 			if v := got.Header.Get(tt.header); v != tt.wantHeader {

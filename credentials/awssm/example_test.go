@@ -69,13 +69,15 @@ func ExampleError() {
 }
 
 // exampleTB lets an example run the fake Secrets Manager of the tests,
-// which needs only Errorf and Cleanup.
+// which needs only Errorf, Fatalf, Helper and Cleanup.
 type exampleTB struct {
 	testing.TB
 	cleanups []func()
 }
 
 func (e *exampleTB) Errorf(format string, args ...any) { log.Printf(format, args...) }
+func (e *exampleTB) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }
+func (e *exampleTB) Helper()                           {}
 func (e *exampleTB) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
 func (e *exampleTB) close() {
 	for i := len(e.cleanups) - 1; i >= 0; i-- {

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 const (
@@ -69,7 +71,7 @@ func newFakeSM(t testing.TB) *fakeSM {
 		}
 		f.mu.Unlock()
 		for _, s := range secrets {
-			s.rotations.Wait()
+			testwait.Group(t, &s.rotations, testwait.Timeout, "the rotations of secret "+s.name)
 		}
 		f.srv.Close()
 	})

@@ -2,6 +2,7 @@ package awssm_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/awssm"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -74,6 +76,7 @@ func TestPlannedRotationUnderLoadNoRejection(t *testing.T) {
 				done   [workers]atomic.Int64
 				failed atomic.Int64
 			)
+			defer stop.Store(true) // also when the test fails on its way
 			ctx := context.Background()
 			for w := 0; w < workers; w++ {
 				wg.Add(1)
@@ -95,9 +98,8 @@ func TestPlannedRotationUnderLoadNoRejection(t *testing.T) {
 					base[w] = done[w].Load()
 				}
 				for w := range done {
-					for done[w].Load() < base[w]+n {
-						time.Sleep(time.Millisecond)
-					}
+					testwait.Until(t, testwait.Timeout, fmt.Sprintf("worker %d to complete %d more requests", w, n),
+						func() bool { return done[w].Load() >= base[w]+n })
 				}
 			}
 			waitEach(5)
@@ -116,7 +118,7 @@ func TestPlannedRotationUnderLoadNoRejection(t *testing.T) {
 			}
 			waitEach(20)
 			stop.Store(true)
-			wg.Wait()
+			testwait.Group(t, &wg, testwait.Timeout, "the workers to stop")
 
 			st := srv.Stats()
 			t.Logf("%d requests accepted, %d rejected, %d failed; store: %d GetSecretValue, %d DescribeSecret; %d refreshes",

@@ -12,6 +12,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/awssm"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -109,7 +110,7 @@ func TestConcurrentRejectionsReadOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the requests")
 	close(errs)
 	for err := range errs {
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/awssm"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -113,17 +114,15 @@ func TestWithRotationWaitsForRotationUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.BeginRotation("s", nil)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for f.Calls("RotateSecret") == 0 {
-			time.Sleep(5 * time.Millisecond)
-		}
+	ctx, cancel := context.WithTimeout(ctx, testwait.Timeout)
+	defer cancel()
+	done := afterRotateSecret(ctx, f, func() {
 		f.BeginRotation("s", &fresh) // the service's reattempt
 		f.FinishRotation("s")
-	}()
+	})
 	got, err := p.Refresh(ctx, cred)
-	<-done
+	cancel()
+	testwait.Recv(t, done, testwait.Timeout, "the fake's rotation to end")
 	if err != nil || got.Key != fresh {
 		t.Fatalf("Refresh = %v, %v; want the key of the reattempted rotation", got, err)
 	}
@@ -150,20 +149,37 @@ func TestWithRotationPendingOfferedTooEarly(t *testing.T) {
 	if cred, err = p.Refresh(ctx, cred); err != nil || cred.Key != pending {
 		t.Fatalf("Refresh = %v, %v; want the AWSPENDING key", cred, err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for f.Calls("RotateSecret") == 0 {
-			time.Sleep(5 * time.Millisecond)
-		}
-		f.FinishRotation("s")
-	}()
+	// Bounded: a Provider that offers the AWSPENDING key again never calls
+	// RotateSecret, and must fail this test in seconds, not hang it.
+	ctx, cancel := context.WithTimeout(ctx, testwait.Timeout)
+	defer cancel()
+	done := afterRotateSecret(ctx, f, func() { f.FinishRotation("s") })
 	_, err = p.Refresh(ctx, cred) // the API rejected the AWSPENDING key
-	<-done
+	cancel()
+	testwait.Recv(t, done, testwait.Timeout, "the fake's rotation to end")
 	if !errors.Is(err, credentials.ErrSameKey) || !strings.Contains(err.Error(), "rotation finished") {
 		t.Fatalf("Refresh error = %v; want ErrSameKey saying the rotation finished with the rejected key", err)
 	}
 	if n := f.Calls("RotateSecret"); n != 1 {
 		t.Errorf("RotateSecret calls = %d, want 1 (refused: the rotation was under way)", n)
 	}
+}
+
+// afterRotateSecret calls then, on a goroutine of its own, once the fake
+// has answered a RotateSecret request, unless ctx ends first. The returned
+// channel is closed when the goroutine ends: cancel ctx, then wait for it.
+func afterRotateSecret(ctx context.Context, f *fakeSM, then func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for f.Calls("RotateSecret") == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		then()
+	}()
+	return done
 }

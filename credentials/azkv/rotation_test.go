@@ -11,6 +11,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/azkv"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -67,6 +68,7 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 			var failed, done atomic.Int64
 			var firstErr atomic.Value
 			var wg, afterSwap sync.WaitGroup
+			defer stop.Store(true) // the workers end also when the test fails on its way
 			afterSwap.Add(workers)
 			for range workers {
 				wg.Add(1)
@@ -102,12 +104,12 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 				}
 			}
 			epoch.Store(1)
-			afterSwap.Wait()
+			testwait.Group(t, &afterSwap, testwait.Timeout, "every worker to send once after the swap")
 			srv.Revoke(k1)
 			n := done.Load()
 			waitFor(t, "more requests after the revocation", func() bool { return done.Load() >= n+200 })
 			stop.Store(true)
-			wg.Wait()
+			testwait.Group(t, &wg, testwait.Timeout, "the workers to stop")
 
 			st := srv.Stats()
 			reads, pages := f.Reads("billing-api"), f.Pages("billing-api")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/gcpsm"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // Refresh on its own: one read, and "nothing newer" is a permanent
@@ -166,9 +167,9 @@ func TestCacheConcurrentRejectionsReadOnce(t *testing.T) {
 			}
 		}()
 	}
-	started.Wait()
+	testwait.Group(t, &started, testwait.Timeout, "the goroutines to start")
 	f.release()
-	done.Wait()
+	testwait.Group(t, &done, testwait.Timeout, "the rejected goroutines")
 	close(errs)
 	for err := range errs {
 		t.Error(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
 	"github.com/rekeyhq/rekey/credentials/gcpsm"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -71,7 +72,7 @@ func TestClientReadsOncePerKey(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the 500 requests")
 	if failed.Load() != 0 {
 		t.Fatalf("%d of 500 requests failed", failed.Load())
 	}
@@ -137,7 +138,7 @@ func TestConcurrentRejectionsReadOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the 200 requests")
 	close(errs)
 	for err := range errs {
 		t.Errorf("request failed: %v", err)
@@ -211,6 +212,7 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 			var failed, done atomic.Int64
 			var firstErr atomic.Value
 			var wg, afterSwap sync.WaitGroup
+			defer stop.Store(true) // the workers end also when the test fails on its way
 			afterSwap.Add(workers)
 			for range workers {
 				wg.Add(1)
@@ -246,12 +248,12 @@ func TestPlannedRotationCostsNoRejection(t *testing.T) {
 				}
 			}
 			epoch.Store(1)
-			afterSwap.Wait()
+			testwait.Group(t, &afterSwap, testwait.Timeout, "every worker to send once after the swap")
 			srv.Revoke(k1.Key)
 			n := done.Load()
 			waitFor(t, "more requests after the revocation", func() bool { return done.Load() >= n+200 })
 			stop.Store(true)
-			wg.Wait()
+			testwait.Group(t, &wg, testwait.Timeout, "the workers to stop")
 
 			st := srv.Stats()
 			access, get := f.count("AccessSecretVersion"), f.count("GetSecretVersion")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // extender is the refresh hook of an API that extends keys: it returns the
@@ -62,7 +63,7 @@ func TestRefreshExtendsOncePerExpiry(t *testing.T) {
 				got[i], errs[i] = s.Refresh(ctx, cur)
 			}()
 		}
-		wg.Wait()
+		testwait.Group(t, &wg, testwait.Timeout, "the processes' refreshes")
 		if n := e.calls.Load(); n != int64(round+1) {
 			t.Fatalf("round %d (%v): hook called %d times in all, want %d", round+1, reason, n, round+1)
 		}

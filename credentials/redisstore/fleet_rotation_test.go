@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -95,7 +96,7 @@ func TestFleetSurvivesKilledLockHolder(t *testing.T) {
 	if err := holder.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-holder.exited
+	testwait.Recv(t, holder.exited, testwait.Timeout, "the killed lock holder to exit")
 	killed := time.Now()
 
 	for gen() == start {

@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 	"github.com/rekeyhq/rekey/transport"
 )
@@ -318,7 +319,7 @@ func fleetAt(t *testing.T, n int, url, secret, prefix string, extraEnv ...string
 		}()
 		t.Cleanup(func() {
 			w.cmd.Process.Kill()
-			<-w.exited
+			testwait.Recv(t, w.exited, testwait.Timeout, "the killed worker to exit")
 		})
 		ws[i] = w
 	}
@@ -399,6 +400,6 @@ func (w *worker) finish(t *testing.T) event {
 	t.Helper()
 	w.stdin.Close()
 	ev := w.next(t, "result", 20*time.Second)
-	<-w.exited
+	testwait.Recv(t, w.exited, testwait.Timeout, "the worker to exit after its report")
 	return ev
 }

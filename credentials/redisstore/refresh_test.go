@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // Several Stores, each with its own client, stand for the processes of a
@@ -37,7 +38,7 @@ func TestRefreshMintsOncePerGeneration(t *testing.T) {
 				got[i], errs[i] = s.Refresh(context.Background(), old)
 			}()
 		}
-		wg.Wait()
+		testwait.Group(t, &wg, testwait.Timeout, "the processes' refreshes")
 		if n := m.calls.Load(); n != int64(round) {
 			t.Fatalf("round %d: refresh hook called %d times in all, want %d", round, n, round)
 		}

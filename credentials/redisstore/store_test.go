@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // With nothing in Redis and no provider, the fleet's first Retrieve mints
@@ -35,7 +36,7 @@ func TestRetrieveMintsFirstKeyOnce(t *testing.T) {
 			keys[i] = c.Key
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, testwait.Timeout, "the processes' first Retrieve")
 	if n := m.calls.Load(); n != 1 {
 		t.Fatalf("minted %d keys, want 1", n)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 // A rotation in the store followed by a rejection recovers with exactly one
@@ -47,6 +48,8 @@ func TestCacheConcurrentRejectionsReadOnce(t *testing.T) {
 	// Hold Vault's answer until every goroutine has asked, so that they all
 	// meet the one refresh in flight.
 	f.hold = make(chan struct{})
+	release := sync.OnceFunc(func() { close(f.hold) })
+	t.Cleanup(release) // also when the test fails on its way: the fake's Close waits for held reads
 	before := f.dataReads.Load()
 	const n = 200
 	var started, done sync.WaitGroup
@@ -66,9 +69,9 @@ func TestCacheConcurrentRejectionsReadOnce(t *testing.T) {
 			}
 		}()
 	}
-	started.Wait()
-	close(f.hold)
-	done.Wait()
+	testwait.Group(t, &started, testwait.Timeout, "the goroutines to start")
+	release()
+	testwait.Group(t, &done, testwait.Timeout, "the rejected goroutines")
 	close(errs)
 	for err := range errs {
 		t.Error(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 	"github.com/rekeyhq/rekey/transport"
 )
@@ -193,7 +194,7 @@ func runAPICase(t *testing.T, tc apiCase) *apiRun {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Group(t, &wg, 5*time.Minute, "the workers' requests") // faults on a loaded machine: minutes at worst
 	if p := rerollErr.Load(); p != nil {
 		t.Fatalf("putting the toxics on again: %v", *p)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rekeyhq/rekey"
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 	"github.com/rekeyhq/rekey/rekeytest"
 )
 
@@ -150,6 +151,8 @@ func TestRefreshUnderResets(t *testing.T) {
 
 	// The reader: the Cache's key, read throughout the run.
 	stop := make(chan struct{})
+	stopReader := sync.OnceFunc(func() { close(stop) })
+	defer stopReader() // the reader ends also when the test fails on its way
 	var reads atomic.Int64
 	readErrs := make(chan error, 1)
 	var readerDone sync.WaitGroup
@@ -199,9 +202,9 @@ func TestRefreshUnderResets(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
-	close(stop)
-	readerDone.Wait()
+	testwait.Group(t, &wg, 5*time.Minute, "the workers' requests") // faults on a loaded machine: minutes at worst
+	stopReader()
+	testwait.Group(t, &readerDone, 2*testwait.Timeout, "the reader to stop") // its Retrieve is bounded at 10 s
 	select {
 	case err := <-readErrs:
 		t.Errorf("reading the Cache during the run: %v", err)
