@@ -333,6 +333,14 @@ func (p *peeker) restored() io.ReadCloser {
 	}{io.MultiReader(bytesReader(p.buf), rest), p.body}
 }
 
+// errReader ends a restored body with the error that stopped the peek. It
+// never returns (0, nil): with no error it reports io.EOF, so that a reader
+// of the body cannot spin on it forever.
 type errReader struct{ err error }
 
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+func (r errReader) Read([]byte) (int, error) {
+	if r.err == nil {
+		return 0, io.EOF
+	}
+	return 0, r.err
+}
