@@ -80,6 +80,8 @@ func TestPoolConfigurationErrors(t *testing.T) {
 		{"too many", credentials.PoolOptions{}, many, "at most 64"},
 		{"negative quarantine", credentials.PoolOptions{Quarantine: -time.Second}, []credentials.Provider{credentials.Static(poolKey0)}, "Quarantine is negative"},
 		{"success status", credentials.PoolOptions{FailoverOn: []int{402, 200}}, []credentials.Provider{credentials.Static(poolKey0)}, "FailoverOn holds 200"},
+		{"below the error statuses", credentials.PoolOptions{FailoverOn: []int{399}}, []credentials.Provider{credentials.Static(poolKey0)}, "FailoverOn holds 399"},
+		{"above the error statuses", credentials.PoolOptions{FailoverOn: []int{429, 600}}, []credentials.Provider{credentials.Static(poolKey0)}, "FailoverOn holds 600"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newTestPool(t, tc.opts, tc.providers...)
@@ -93,6 +95,10 @@ func TestPoolConfigurationErrors(t *testing.T) {
 				t.Errorf("String() = %q, want it to say the pool is invalid", p)
 			}
 		})
+	}
+	// The first and the last error status are accepted.
+	if err := newTestPool(t, credentials.PoolOptions{FailoverOn: []int{400, 599}}, credentials.Static(poolKey0)).Err(); err != nil {
+		t.Errorf("FailoverOn 400 and 599: %v, want them accepted", err)
 	}
 	if err := credentials.NewPool().Err(); !errors.Is(err, credentials.ErrNoCredentials) {
 		t.Errorf("an empty pool's error %v should match ErrNoCredentials", err)
