@@ -98,14 +98,7 @@ func (p *Pool) Observe(fn func(PoolEvent)) (stop func()) {
 		return func() {}
 	}
 	o := &poolObserver{fn: fn}
-	p.mu.Lock()
-	var list []*poolObserver
-	if cur := p.observers.Load(); cur != nil {
-		list = slices.Clone(*cur)
-	}
-	list = append(list, o)
-	p.observers.Store(&list)
-	p.mu.Unlock()
+	p.addObserver(o)
 	return func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -116,6 +109,18 @@ func (p *Pool) Observe(fn func(PoolEvent)) (stop func()) {
 		list := slices.DeleteFunc(slices.Clone(*cur), func(x *poolObserver) bool { return x == o })
 		p.observers.Store(&list)
 	}
+}
+
+// addObserver adds o to the observers, under the Pool's lock.
+func (p *Pool) addObserver(o *poolObserver) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var list []*poolObserver
+	if cur := p.observers.Load(); cur != nil {
+		list = slices.Clone(*cur)
+	}
+	list = append(list, o)
+	p.observers.Store(&list)
 }
 
 // notify tells every observer of ev.

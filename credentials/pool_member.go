@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -95,15 +96,13 @@ func (e *QuarantineError) Error() string {
 // Unwrap returns the refresh's error.
 func (e *QuarantineError) Unwrap() error { return e.Err }
 
+// trimPrefix is err's text without this package's "credentials: " prefix,
+// for a message that already starts with it.
 func trimPrefix(err error) string {
 	if err == nil {
 		return "no new key"
 	}
-	s := err.Error()
-	if len(s) > len("credentials: ") && s[:len("credentials: ")] == "credentials: " {
-		return s[len("credentials: "):]
-	}
-	return s
+	return strings.TrimPrefix(err.Error(), "credentials: ")
 }
 
 // usable reports whether mb may serve a request now. A member out of
