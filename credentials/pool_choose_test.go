@@ -21,7 +21,7 @@ var failing = credentials.ProviderFunc(func(context.Context) (credentials.Creden
 func TestPoolRoundRobinSkipsAFailingMember(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{RoundRobin: true, Quarantine: time.Hour}, failing, credentials.Static(poolKey1))
 	for i := range 3 {
-		m, err := p.Pick(t.Context())
+		m, err := p.Pick(bounded(t))
 		if err != nil || m.Index != 1 || m.Credential.Key != poolKey1 {
 			t.Fatalf("Pick %d = %v, %v; want member 1, the only one with a key", i, m, err)
 		}
@@ -33,7 +33,7 @@ func TestPoolRoundRobinSkipsAFailingMember(t *testing.T) {
 func TestPoolRoundRobinEveryMemberFailing(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{RoundRobin: true, Quarantine: time.Hour}, failing, failing, failing)
 	for i := range 3 {
-		_, err := p.Pick(t.Context())
+		_, err := p.Pick(bounded(t))
 		if !errors.Is(err, credentials.ErrNoCredentials) {
 			t.Fatalf("Pick %d: %v; want ErrNoCredentials", i, err)
 		}
@@ -55,11 +55,11 @@ func TestPoolRefreshAwaitsTheRejectedMember(t *testing.T) {
 		return credentials.Credential{Key: poolKey1}, nil
 	})
 	p := newTestPool(t, credentials.PoolOptions{}, rotating)
-	m, err := p.Pick(t.Context())
+	m, err := p.Pick(bounded(t))
 	if err != nil || m.Credential.Key != poolKey0 {
 		t.Fatalf("Pick = %v, %v; want the first key", m, err)
 	}
-	fresh, err := p.Refresh(t.Context(), m.Credential)
+	fresh, err := p.Refresh(bounded(t), m.Credential)
 	if err != nil || fresh.Key != poolKey1 {
 		t.Fatalf("Refresh = %v, %v; want the member's new key", fresh, err)
 	}
@@ -69,14 +69,14 @@ func TestPoolRefreshAwaitsTheRejectedMember(t *testing.T) {
 // says so with ErrSameKey instead of returning no key and no error.
 func TestPoolRefreshWithAKeyNoMemberHolds(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{Quarantine: time.Hour}, credentials.Static(poolKey0))
-	m, err := p.Pick(t.Context())
+	m, err := p.Pick(bounded(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Refresh(t.Context(), m.Credential); !errors.Is(err, credentials.ErrSameKey) {
+	if _, err := p.Refresh(bounded(t), m.Credential); !errors.Is(err, credentials.ErrSameKey) {
 		t.Fatalf("Refresh of the only member's static key: %v; want ErrSameKey", err)
 	}
-	cred, err := p.Refresh(t.Context(), credentials.Credential{Key: poolKey2})
+	cred, err := p.Refresh(bounded(t), credentials.Credential{Key: poolKey2})
 	if !errors.Is(err, credentials.ErrSameKey) || cred.Key != "" {
 		t.Errorf("Refresh of a key no member holds = %v, %v; want no key and ErrSameKey", cred, err)
 	}

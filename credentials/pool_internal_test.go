@@ -18,7 +18,8 @@ func TestPoolIdleHoldsNoRefreshState(t *testing.T) {
 	})
 	p := NewPool(rotating)
 	t.Cleanup(func() { p.Close() })
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
 	for i := range 3 {
 		m, err := p.Pick(ctx)
 		if err != nil {

@@ -35,12 +35,12 @@ func TestPoolObserveStopUnregistersOnlyItsObserver(t *testing.T) {
 	stopFirst() // idempotent
 
 	events := observe(t, p)
-	m, err := p.Pick(t.Context())
+	m, err := p.Pick(bounded(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	type requestKey struct{}
-	ctx := context.WithValue(t.Context(), requestKey{}, "req-1")
+	ctx := context.WithValue(bounded(t), requestKey{}, "req-1")
 	p.Reject(ctx, m) // a static key cannot be replaced: quarantined
 	events.await(t, credentials.MemberQuarantined, 0)
 
@@ -86,22 +86,22 @@ func TestPoolQuarantinedMemberReturnsWithANewKey(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{Quarantine: time.Hour}, file, credentials.Static(poolKey1))
 	events := observe(t, p)
 
-	m, err := p.Pick(t.Context())
+	m, err := p.Pick(bounded(t))
 	if err != nil || m.Index != 0 {
 		t.Fatalf("Pick = %v, %v; want member 0", m, err)
 	}
-	p.Reject(t.Context(), m) // the file still holds the same key: quarantined
+	p.Reject(bounded(t), m) // the file still holds the same key: quarantined
 	events.await(t, credentials.MemberQuarantined, 0)
 	time.Sleep(50 * time.Millisecond) // several poll intervals: the file is read again, same key
 	for i := range 3 {
-		if m, err := p.Pick(t.Context()); err != nil || m.Index != 1 {
+		if m, err := p.Pick(bounded(t)); err != nil || m.Index != 1 {
 			t.Fatalf("Pick %d with member 0 quarantined on the key it still holds = %v, %v; want member 1", i, m, err)
 		}
 	}
 
 	write(poolKey2)
 	testwait.Until(t, testwait.Timeout, "member 0 back with the file's new key", func() bool {
-		m, err := p.Pick(t.Context())
+		m, err := p.Pick(bounded(t))
 		return err == nil && m.Index == 0 && m.Credential.Key == poolKey2
 	})
 	events.await(t, credentials.MemberRestored, 0)

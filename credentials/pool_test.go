@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rekeyhq/rekey/credentials"
+	"github.com/rekeyhq/rekey/internal/testwait"
 )
 
 const (
@@ -88,7 +89,7 @@ func TestPoolConfigurationErrors(t *testing.T) {
 			if err := p.Err(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Err() = %v, want one saying %q", err, tc.want)
 			}
-			if _, err := p.Pick(t.Context()); err == nil || err.Error() != p.Err().Error() {
+			if _, err := p.Pick(bounded(t)); err == nil || err.Error() != p.Err().Error() {
 				t.Errorf("Pick error %v, want the configuration error", err)
 			}
 			if !strings.Contains(p.String(), "invalid") {
@@ -112,32 +113,32 @@ func TestPoolPrimaryFirstAndNext(t *testing.T) {
 		credentials.Static(poolKey0), credentials.Static(poolKey1), credentials.Static(poolKey2))
 	ev := observe(t, p)
 	for range 5 {
-		m, err := p.Pick(t.Context())
+		m, err := p.Pick(bounded(t))
 		if err != nil || m.Index != 0 || m.Credential.Key != poolKey0 {
 			t.Fatalf("Pick = %v, %v; want member 0", m, err)
 		}
 	}
-	first, _ := p.Pick(t.Context())
-	next, ok := p.Next(t.Context(), credentials.MemberSet(0).With(0))
+	first, _ := p.Pick(bounded(t))
+	next, ok := p.Next(bounded(t), credentials.MemberSet(0).With(0))
 	if !ok || next.Index != 1 {
 		t.Fatalf("Next after 0 = %v, %v; want member 1", next, ok)
 	}
-	if _, ok := p.Next(t.Context(), credentials.MemberSet(0).With(0).With(1).With(2)); ok {
+	if _, ok := p.Next(bounded(t), credentials.MemberSet(0).With(0).With(1).With(2)); ok {
 		t.Error("Next with every member tried found one")
 	}
 
-	p.Reject(t.Context(), first)
-	if m, _ := p.Pick(t.Context()); m.Index != 1 {
+	p.Reject(bounded(t), first)
+	if m, _ := p.Pick(bounded(t)); m.Index != 1 {
 		t.Errorf("Pick after member 0 was rejected = %v, want member 1", m)
 	}
 	q := ev.await(t, credentials.MemberQuarantined, 0)
 	if !errors.Is(q.Err, credentials.ErrSameKey) || q.Key != credentials.Redact(poolKey0) {
 		t.Errorf("quarantine event %v: want ErrSameKey and the redacted key", q)
 	}
-	if _, err := p.Await(t.Context(), first); !errors.As(err, new(*credentials.QuarantineError)) {
+	if _, err := p.Await(bounded(t), first); !errors.As(err, new(*credentials.QuarantineError)) {
 		t.Errorf("Await = %v, want a *QuarantineError", err)
 	}
-	p.Reject(t.Context(), first) // already out: no second refresh
+	p.Reject(bounded(t), first) // already out: no second refresh
 	for _, e := range ev.all {
 		if e.Kind == credentials.MemberQuarantined && e.Member == 0 && e != q {
 			t.Errorf("a second quarantine event %v", e)
@@ -150,7 +151,7 @@ func TestPoolPrimaryFirstAndNext(t *testing.T) {
 	// its event).
 	waitUntil(t, func() bool { return len(poolGoroutines()) == 0 })
 	for range 100 {
-		p.Pick(t.Context())
+		p.Pick(bounded(t))
 	}
 	if g := poolGoroutines(); len(g) != 0 {
 		t.Errorf("an idle pool runs %d goroutines:\n%s", len(g), strings.Join(g, "\n\n"))
@@ -177,7 +178,7 @@ func TestPoolMemberWithoutKey(t *testing.T) {
 	const unset = "REKEY_POOL_TEST_UNSET_VARIABLE"
 	p := newTestPool(t, credentials.PoolOptions{Quarantine: time.Hour}, credentials.Env(unset), credentials.Static(poolKey1))
 	ev := observe(t, p)
-	m, err := p.Pick(t.Context())
+	m, err := p.Pick(bounded(t))
 	if err != nil || m.Index != 1 {
 		t.Fatalf("Pick = %v, %v; want member 1", m, err)
 	}
@@ -187,7 +188,7 @@ func TestPoolMemberWithoutKey(t *testing.T) {
 	}
 
 	alone := newTestPool(t, credentials.PoolOptions{}, credentials.Env(unset))
-	_, err = alone.Pick(t.Context())
+	_, err = alone.Pick(bounded(t))
 	if !errors.Is(err, credentials.ErrNoCredentials) || !strings.Contains(err.Error(), unset) {
 		t.Errorf("Pick of a pool without any key: %v; want ErrNoCredentials naming the variable", err)
 	}
@@ -199,15 +200,15 @@ func TestPoolAsRefresherBehindACache(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{Quarantine: time.Hour}, credentials.Static(poolKey0), credentials.Static(poolKey1))
 	c := &credentials.Cache{Provider: p}
 	t.Cleanup(func() { c.Close() })
-	cred, err := c.Retrieve(t.Context())
+	cred, err := c.Retrieve(bounded(t))
 	if err != nil || cred.Key != poolKey0 {
 		t.Fatalf("Retrieve = %v, %v; want the first key", cred, err)
 	}
-	fresh, err := c.Invalidate(t.Context(), cred)
+	fresh, err := c.Invalidate(bounded(t), cred)
 	if err != nil || fresh.Key != poolKey1 {
 		t.Fatalf("Invalidate = %v, %v; want the second key", fresh, err)
 	}
-	_, err = c.Invalidate(t.Context(), fresh)
+	_, err = c.Invalidate(bounded(t), fresh)
 	if !errors.Is(err, credentials.ErrSameKey) {
 		t.Errorf("second Invalidate: %v; want both members quarantined (ErrSameKey)", err)
 	}
@@ -234,17 +235,17 @@ func (b *blocking) Retrieve(ctx context.Context) (credentials.Credential, error)
 func TestPoolCloseStopsBackgroundRefresh(t *testing.T) {
 	b := &blocking{key: poolKey0, started: make(chan struct{})}
 	p := credentials.NewPool(b, credentials.Static(poolKey1))
-	m, err := p.Pick(t.Context())
+	m, err := p.Pick(bounded(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Reject(t.Context(), m)
+	p.Reject(bounded(t), m)
 	select {
 	case <-b.started:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the background refresh did not start")
 	}
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithCancel(bounded(t))
 	cancel()
 	if _, err := p.Await(ctx, m); !errors.Is(err, context.Canceled) {
 		t.Errorf("Await with an ended context: %v", err)
@@ -256,12 +257,12 @@ func TestPoolCloseStopsBackgroundRefresh(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not stop the background refresh")
 	}
-	if _, err := p.Await(t.Context(), m); !errors.Is(err, credentials.ErrCacheClosed) && !errors.Is(err, context.Canceled) {
+	if _, err := p.Await(bounded(t), m); !errors.Is(err, credentials.ErrCacheClosed) && !errors.Is(err, context.Canceled) {
 		t.Errorf("Await after Close: %v; want the refresh cut short", err)
 	}
 	// Member 1's Cache, closed, cannot fetch its first key: the member
 	// holding one serves, out of rotation as it is.
-	if got, err := p.Pick(t.Context()); err != nil || got.Index != 0 {
+	if got, err := p.Pick(bounded(t)); err != nil || got.Index != 0 {
 		t.Errorf("after Close, Pick = %v, %v; want member 0, the one holding a key", got, err)
 	}
 	p.Close() // idempotent
@@ -273,16 +274,16 @@ func TestPoolRoundRobinTurns(t *testing.T) {
 		credentials.Static(poolKey0), credentials.Static(poolKey1), credentials.Static(poolKey2))
 	var got []int
 	for range 6 {
-		m, _ := p.Pick(t.Context())
+		m, _ := p.Pick(bounded(t))
 		got = append(got, m.Index)
 	}
 	if fmt.Sprint(got) != "[0 1 2 0 1 2]" {
 		t.Errorf("turns %v, want [0 1 2 0 1 2]", got)
 	}
-	p.CoolDown(t.Context(), credentials.Member{Index: 1, Credential: credentials.Credential{Key: poolKey1}}, time.Hour)
+	p.CoolDown(bounded(t), credentials.Member{Index: 1, Credential: credentials.Credential{Key: poolKey1}}, time.Hour)
 	counts := map[int]int{}
 	for range 600 {
-		m, _ := p.Pick(t.Context())
+		m, _ := p.Pick(bounded(t))
 		counts[m.Index]++
 	}
 	if counts[1] != 0 || counts[0] != 300 || counts[2] != 300 {
@@ -295,18 +296,18 @@ func TestPoolCoolDown(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{}, credentials.Static(poolKey0), credentials.Static(poolKey1))
 	ev := observe(t, p)
 	m0 := credentials.Member{Index: 0, Credential: credentials.Credential{Key: poolKey0}}
-	if d := p.CoolDown(t.Context(), m0, 0); d != credentials.DefaultQuarantine {
+	if d := p.CoolDown(bounded(t), m0, 0); d != credentials.DefaultQuarantine {
 		t.Errorf("CoolDown without a duration = %v, want the Quarantine", d)
 	}
-	p.CoolDown(t.Context(), m0, time.Millisecond) // shorter: ignored
+	p.CoolDown(bounded(t), m0, time.Millisecond) // shorter: ignored
 	time.Sleep(5 * time.Millisecond)
-	if m, _ := p.Pick(t.Context()); m.Index != 1 {
+	if m, _ := p.Pick(bounded(t)); m.Index != 1 {
 		t.Errorf("Pick = %v; want member 1 while member 0 cools down", m)
 	}
 	p2 := newTestPool(t, credentials.PoolOptions{}, credentials.Static(poolKey0), credentials.Static(poolKey1))
 	ev2 := observe(t, p2)
-	p2.CoolDown(t.Context(), m0, time.Millisecond)
-	waitUntil(t, func() bool { m, _ := p2.Pick(t.Context()); return m.Index == 0 })
+	p2.CoolDown(bounded(t), m0, time.Millisecond)
+	waitUntil(t, func() bool { m, _ := p2.Pick(bounded(t)); return m.Index == 0 })
 	ev2.await(t, credentials.MemberRestored, 0)
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
@@ -338,7 +339,7 @@ func TestPoolObserveForwardsRefreshes(t *testing.T) {
 			n.Add(1)
 		}
 	})
-	if _, err := p.Pick(t.Context()); err != nil {
+	if _, err := p.Pick(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n.Load() != 2 {
@@ -348,7 +349,7 @@ func TestPoolObserveForwardsRefreshes(t *testing.T) {
 	stop() // idempotent
 	p2 := newTestPool(t, credentials.PoolOptions{}, newStore(poolKey1, 0))
 	p2.Observe(nil)() // a nil observer is ignored
-	if _, err := p2.Pick(t.Context()); err != nil {
+	if _, err := p2.Pick(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -368,10 +369,10 @@ func TestMemberSet(t *testing.T) {
 func TestPoolNeverPrintsAKey(t *testing.T) {
 	p := newTestPool(t, credentials.PoolOptions{}, credentials.Static(poolKey0), credentials.Static(poolKey1))
 	ev := observe(t, p)
-	m, _ := p.Pick(t.Context())
-	p.Reject(t.Context(), m)
+	m, _ := p.Pick(bounded(t))
+	p.Reject(bounded(t), m)
 	q := ev.await(t, credentials.MemberQuarantined, 0)
-	_, qerr := p.Await(t.Context(), m)
+	_, qerr := p.Await(bounded(t), m)
 	for _, v := range []any{p, m, q, qerr} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
 			s := fmt.Sprintf(verb, v)
@@ -419,5 +420,24 @@ func BenchmarkPoolPick(b *testing.B) {
 				p.Pick(ctx)
 			}
 		})
+	}
+}
+
+// bounded is the context of a pool test's calls: a call that should return
+// at once but waits (a refresh awaited that never ends) fails the test in
+// testwait.Timeout instead of hanging it.
+func bounded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), testwait.Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Await of a member the Pool does not have is an error, not a panic.
+func TestPoolAwaitUnknownMember(t *testing.T) {
+	p := newTestPool(t, credentials.PoolOptions{}, credentials.Static(poolKey0), credentials.Static(poolKey1))
+	for _, i := range []int{-1, 2, credentials.MaxPoolMembers} {
+		if _, err := p.Await(bounded(t), credentials.Member{Index: i}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("pool has no member %d", i)) {
+			t.Errorf("Await(member %d) of a pool of 2: %v, want an error naming the member", i, err)
+		}
 	}
 }
