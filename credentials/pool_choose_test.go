@@ -81,3 +81,24 @@ func TestPoolRefreshWithAKeyNoMemberHolds(t *testing.T) {
 		t.Errorf("Refresh of a key no member holds = %v, %v; want no key and ErrSameKey", cred, err)
 	}
 }
+
+// A longer cooldown replaces a shorter one; a shorter one does not cut a
+// longer one short.
+func TestPoolLongerCooldownReplacesShorter(t *testing.T) {
+	for _, order := range [][2]time.Duration{{time.Millisecond, time.Hour}, {time.Hour, time.Millisecond}} {
+		p := newTestPool(t, credentials.PoolOptions{}, credentials.Static(poolKey0), credentials.Static(poolKey1))
+		m, err := p.Pick(bounded(t))
+		if err != nil || m.Index != 0 {
+			t.Fatalf("Pick = %v, %v; want member 0", m, err)
+		}
+		for _, d := range order {
+			if got := p.CoolDown(bounded(t), m, d); got != d {
+				t.Errorf("CoolDown(%v) = %v, want the cooldown asked for", d, got)
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the millisecond cooldown is over; the hour is not
+		if m, err := p.Pick(bounded(t)); err != nil || m.Index != 1 {
+			t.Errorf("cooldowns %v then %v: Pick = %v, %v; want member 1 while member 0 cools down for the hour", order[0], order[1], m, err)
+		}
+	}
+}
