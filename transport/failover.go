@@ -117,9 +117,10 @@ func (t *Transport) follow(r, prev *refusal) {
 	r.Follow(&prev.Refusal, func(key string) { t.scrub(r.Err, key) })
 }
 
-// decoded builds the error for a FailoverOn answer to req sent with key:
-// what the API said, for the events and a *PoolError. It is not the
-// invalid-key rejection.
+// decoded builds the error for an answer to req sent with key: what the API
+// said, scrubbed of every form of the key. For a FailoverOn answer it is
+// the error itself (for the events and a *PoolError); [Transport.rejection]
+// builds the invalid-key rejection on it.
 func (t *Transport) decoded(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
 	e := apierr.Decode(resp.StatusCode, resp.Header, body)
 	e.Method = req.Method

@@ -121,12 +121,12 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.Policy.IdempotencyKeys && req.Method == http.MethodPost && req.Header.Get(IdempotencyKeyHeader) == "" {
 		req = withHeader(req, IdempotencyKeyHeader, NewIdempotencyKey())
 	}
-	if !r.Policy.repeatable(req) {
+	if why := r.Policy.notRepeatable(req); why != repeatable {
 		resp, err := r.base().RoundTrip(req)
 		if err != nil && transient(err) {
 			// Not retried: say so, and why, rather than hand back
 			// net/http's bare "EOF".
-			err = &ConnectionError{Method: req.Method, URL: apierr.RequestURL(req.URL), NotRetried: r.Policy.whyNotRepeatable(req), Err: err}
+			err = &ConnectionError{Method: req.Method, URL: apierr.RequestURL(req.URL), NotRetried: why.explain(req.Method), Err: err}
 		}
 		return resp, err
 	}

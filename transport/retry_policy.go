@@ -86,35 +86,53 @@ func (p *RetryPolicy) attempts() int {
 	return p.MaxAttempts
 }
 
-// repeatable reports whether req may be sent more than once.
-func (p *RetryPolicy) repeatable(req *http.Request) bool {
+// notRepeatable says why req may not be sent more than once, or repeatable
+// if it may. It allocates nothing: it runs for every request, and the
+// reason is put in words only for a [ConnectionError].
+func (p *RetryPolicy) notRepeatable(req *http.Request) onceReason {
 	if p.attempts() <= 1 {
-		return false
+		return retriesOff
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		return false
+		return bodyReadOnce
 	}
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodTrace:
-		return true
+		return repeatable
 	case http.MethodPost, http.MethodPatch:
-		return req.Header.Get(IdempotencyKeyHeader) != ""
+		if req.Header.Get(IdempotencyKeyHeader) != "" {
+			return repeatable
+		}
+		return noIdempotencyKey
 	}
-	return false
+	return notIdempotent
 }
 
-// whyNotRepeatable says why req is not sent more than once, for a
-// [ConnectionError]; repeatable(req) is false.
-func (p *RetryPolicy) whyNotRepeatable(req *http.Request) string {
-	switch {
-	case p.attempts() <= 1:
+// onceReason is why a request is sent only once.
+type onceReason uint8
+
+const (
+	repeatable       onceReason = iota // it may be sent again
+	retriesOff                         // RetryPolicy.MaxAttempts is 1
+	bodyReadOnce                       // its body cannot be re-read
+	noIdempotencyKey                   // a POST or PATCH without an Idempotency-Key
+	notIdempotent                      // another method that is not idempotent
+)
+
+// explain puts r in words for a request whose method is method, for a
+// [ConnectionError].
+func (r onceReason) explain(method string) string {
+	switch r {
+	case retriesOff:
 		return "retries are off (RetryPolicy.MaxAttempts is 1)"
-	case req.Body != nil && req.Body != http.NoBody && req.GetBody == nil:
+	case bodyReadOnce:
 		return "its body cannot be re-read (no Request.GetBody)"
-	case req.Method == http.MethodPost || req.Method == http.MethodPatch:
-		return "a " + req.Method + " without an " + IdempotencyKeyHeader + " header may have been performed; send it again only if doing it twice is safe"
+	case noIdempotencyKey:
+		return "a " + method + " without an " + IdempotencyKeyHeader + " header may have been performed; send it again only if doing it twice is safe"
+	case notIdempotent:
+		return method + " is not idempotent"
 	}
-	return req.Method + " is not idempotent"
+	return ""
 }
 
 // retry decides whether the outcome of one attempt is worth another.

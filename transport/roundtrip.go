@@ -193,8 +193,7 @@ func (t *Transport) check(req *http.Request, resp *http.Response, key credential
 		resp.Body.Close()
 		resp.Body = http.NoBody // nothing to hold: the error carries what matters
 	}
-	e := rejection(req, resp, body, key.Credential.Key)
-	t.scrub(e, key.Credential.Key)
+	e := t.rejection(req, resp, body, key.Credential.Key)
 	return &refusal{Refusal: poolwalk.Refusal{Err: e, Key: key}, resp: resp}, true
 }
 

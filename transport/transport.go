@@ -251,13 +251,12 @@ func (t *Transport) String() string {
 // fields, some of which hold the current key.
 func (t *Transport) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
 
-// rejection builds the *APIError for a rejection of req sent with key.
-func rejection(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
-	e := apierr.Decode(resp.StatusCode, resp.Header, body)
+// rejection builds the *APIError for a rejection of req sent with key: what
+// the API said (scrubbed of every form of the key, as [Transport.decoded]),
+// marked as an invalid key, with the cause the API named.
+func (t *Transport) rejection(req *http.Request, resp *http.Response, body []byte, key string) *apierr.APIError {
+	e := t.decoded(req, resp, body, key)
 	e.InvalidKey = true
 	e.Cause = apierr.CauseOf(e.Code, e.Message)
-	e.Method = req.Method
-	e.URL = apierr.RequestURL(req.URL)
-	e.Scrub(key)
 	return e
 }
