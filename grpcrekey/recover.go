@@ -96,11 +96,12 @@ func (c *Credentials) inspect(cl *call, err error, key credentials.Member) (*ref
 	case isRefusal(st):
 		return nil, insecureError(cl.method, st)
 	case c.cfg.isRejection(st):
-		return newRefusal(rejection(cl, st, key.Credential.Key), err, key), nil
+		return newRefusal(rejection(cl, st, decodeDetails(st), key.Credential.Key), err, key), nil
 	case c.pool != nil && c.pool.FailsOver(failoverStatus(st)):
-		r := newRefusal(rejection(cl, st, key.Credential.Key), err, key)
+		d := decodeDetails(st)
+		r := newRefusal(rejection(cl, st, d, key.Credential.Key), err, key)
 		r.Err.InvalidKey = false
-		r.delay = decodeDetails(st).retryDelay
+		r.delay = d.retryDelay
 		return r, nil
 	}
 	return nil, err
@@ -132,9 +133,9 @@ func (c *Credentials) giveUp(r *refusal) error {
 	return r.grpcErr
 }
 
-// rejection decodes the rejection st of a call sent with key.
-func rejection(cl *call, st *status.Status, key string) *Error {
-	d := decodeDetails(st)
+// rejection builds the error for the rejection st of a call sent with key,
+// from st and its decoded details d.
+func rejection(cl *call, st *status.Status, d details, key string) *Error {
 	e := &apierr.APIError{
 		StatusCode: httpStatus(st.Code()),
 		Code:       d.reason,
